@@ -1,0 +1,1 @@
+"""RetailCare common library: platform mechanisms shared by every service (no domain rules)."""

@@ -1,0 +1,129 @@
+"""ASGI middleware: request ids and logs, metrics, body size (413) and media type (415) checks."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from retailcare_shared.logging import correlation_id_var, get_logger, request_id_var
+from retailcare_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from retailcare_shared.problems import PROBLEM_MEDIA_TYPE, problem_body, unexpected_error_response
+
+log = get_logger("http")
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+class RequestContextMiddleware:
+    """Assigns/propagates X-Request-ID, logs one line per request, records metrics."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        raw_id = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = raw_id if 0 < len(raw_id) <= 200 and raw_id.isprintable() else str(uuid.uuid4())
+        request_token = request_id_var.set(request_id)
+        correlation_token = correlation_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        started_response = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started_response = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as error:
+            if started_response:
+                raise
+            await unexpected_error_response(scope["path"], error)(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, scope["method"], route).observe(elapsed)
+            if scope["path"] not in QUIET_PATHS:
+                log.info("request", method=scope["method"], path=scope["path"], route=route,
+                         status=status, duration_ms=round(elapsed * 1000, 2))
+            request_id_var.reset(request_token)
+            correlation_id_var.reset(correlation_token)
+
+
+class BodyGuardMiddleware:
+    """Rejects bodies over the limit (413) and non-JSON bodies (415) before any handler runs."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._reject(send, 413, f"the request body exceeds {self.max_body_bytes} bytes")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._reject(send, 413, f"the request body exceeds {self.max_body_bytes} bytes")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        if body and not (content_type == "application/json" or content_type.endswith("+json")):
+            await self._reject(send, 415, "the request body must be application/json")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _reject(send: Send, status: int, detail: str) -> None:
+        payload: dict[str, Any] = problem_body(status, detail)
+        raw = json.dumps(payload).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(raw)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": raw})

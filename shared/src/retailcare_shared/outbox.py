@@ -1,0 +1,53 @@
+"""Transactional outbox: events are rows written in the caller's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from retailcare_shared.events import Envelope, Payload, build_envelope, encode
+from retailcare_shared.logging import correlation_id_var, request_id_var
+from retailcare_shared.platform_tables import OUTBOX_CHANNEL, OutboxMessage
+
+
+async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    """Write envelopes to the outbox in one multi-row insert, inside the caller's transaction."""
+    if not envelopes:
+        return
+    await session.execute(
+        insert(OutboxMessage),
+        [
+            {
+                "event_id": envelope.id,
+                "topic": envelope.topic,
+                "key": envelope.subject,
+                "event_type": envelope.type,
+                "value": encode(envelope),
+            }
+            for envelope in envelopes
+        ],
+    )
+    # NOTIFY is delivered on commit only, so relays wake for committed rows and never earlier.
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+
+
+class EventRecorder:
+    """Builds envelopes for one service and records them in the outbox."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def envelope(self, payload: Payload, *, subject: str) -> Envelope:
+        """An envelope from this service carrying the current request's correlation id."""
+        return build_envelope(
+            payload,
+            source=self.source,
+            subject=subject,
+            correlation_id=correlation_id_var.get() or request_id_var.get(),
+        )
+
+    async def record(self, session: AsyncSession, payload: Payload, *, subject: str) -> Envelope:
+        """Record one event in the caller's transaction and return its envelope."""
+        envelope = self.envelope(payload, subject=subject)
+        await record_events(session, [envelope])
+        return envelope

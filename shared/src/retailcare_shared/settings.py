@@ -1,0 +1,111 @@
+"""Settings from the environment only, validated at start-up with messages naming each variable."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when environment variables are missing or malformed."""
+
+
+def _global(name: str) -> Any:
+    """A platform-wide variable: read without the service prefix (shared by every service)."""
+    return AliasChoices(name)
+
+
+class PlatformSettings(BaseSettings):
+    """Settings every process shares: bus, auth, logging. Variables have no prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
+
+    service_name: ClassVar[str] = "retailcare"
+
+    kafka_bootstrap_servers: str = Field(validation_alias=_global("KAFKA_BOOTSTRAP_SERVERS"))
+    kafka_enable_idempotence: bool = Field(
+        default=False, validation_alias=_global("KAFKA_ENABLE_IDEMPOTENCE")
+    )
+    kafka_transactions: bool = Field(default=False, validation_alias=_global("KAFKA_TRANSACTIONS"))
+    auth_jwt_secret: SecretStr | None = Field(
+        default=None, validation_alias=_global("AUTH_JWT_SECRET")
+    )
+    auth_jwt_public_key: str | None = Field(
+        default=None, validation_alias=_global("AUTH_JWT_PUBLIC_KEY")
+    )
+    auth_jwt_public_key_file: str | None = Field(
+        default=None, validation_alias=_global("AUTH_JWT_PUBLIC_KEY_FILE")
+    )
+    log_level: str = Field(default="INFO", validation_alias=_global("LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=_global("LOG_JSON"))
+
+    @model_validator(mode="after")
+    def _one_way_to_verify_tokens(self) -> Self:
+        if not (self.auth_jwt_secret or self.auth_jwt_public_key or self.auth_jwt_public_key_file):
+            raise ValueError(
+                "AUTH_JWT_SECRET (HS256) or AUTH_JWT_PUBLIC_KEY / AUTH_JWT_PUBLIC_KEY_FILE "
+                "(RS256) must be set"
+            )
+        return self
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Self:
+        """Read and validate the environment; raise ConfigurationError naming every bad variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as error:
+            raise ConfigurationError(cls._describe(error)) from None
+
+    @classmethod
+    def _describe(cls, error: ValidationError) -> str:
+        prefix = str(cls.model_config.get("env_prefix") or "")
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else ""
+            variable = cls._variable_name(field, prefix)
+            reason = "missing" if item["type"] == "missing" else item["msg"]
+            problems.append(f"  {variable}: {reason}" if variable else f"  {reason}")
+        return f"invalid configuration for {cls.service_name}:\n" + "\n".join(problems)
+
+    @classmethod
+    def _variable_name(cls, field: str, prefix: str) -> str:
+        info = cls.model_fields.get(field)
+        if info is None:
+            # Aliased fields are reported under their alias in pydantic's error location.
+            return field
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[0])
+        return f"{prefix}{field}".upper()
+
+
+class ServiceSettings(PlatformSettings):
+    """Settings of a service with a database; subclasses set `env_prefix` and `service_name`."""
+
+    database_url: str
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    relay_max_backoff_seconds: float = Field(default=5.0, gt=0)
+    relay_enabled: bool = True
+    consumers_enabled: bool = True
+    consumer_max_retries: int = Field(default=3, ge=0, le=20)
+    consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    @model_validator(mode="after")
+    def _asyncpg_url(self) -> Self:
+        if not self.database_url.startswith(("postgresql+asyncpg://", "postgresql://")):
+            raise ValueError(
+                f"{type(self).model_config.get('env_prefix', '')}DATABASE_URL must be a "
+                "postgresql:// or postgresql+asyncpg:// URL"
+            )
+        if self.database_url.startswith("postgresql://"):
+            self.database_url = "postgresql+asyncpg://" + self.database_url[len("postgresql://") :]
+        return self

@@ -1,0 +1,213 @@
+"""Pytest fixtures: one real PostgreSQL and one real Kafka-protocol broker per test session.
+
+The server named by the environment is used if any (`DATABASE_SERVER_URL`,
+`KAFKA_BOOTSTRAP_SERVERS`); otherwise embedded PostgreSQL and Tansu are started once. Tests are
+isolated by database: each service's migrations run once into a template, and every test gets a
+fresh copy (`CREATE DATABASE ... TEMPLATE`), which takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from retailcare_shared.auth import issue_token
+from retailcare_shared.devstack import LocalBroker, LocalPostgres
+from retailcare_shared.migrations import upgrade_to_head
+
+TEST_JWT_SECRET = "test-secret-not-for-production-use-0123456789"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL (without database) of the session's PostgreSQL server."""
+    configured = os.environ.get("DATABASE_SERVER_URL")
+    if configured:
+        yield configured
+        return
+    server = LocalPostgres(tmp_path_factory.mktemp("postgres") / "data", durable=False)
+    server.start()
+    try:
+        yield server.server_url
+    finally:
+        server.stop(mode="immediate")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers of the session's broker."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    broker = LocalBroker(log_path=tmp_path_factory.mktemp("tansu") / "tansu.log")
+    broker.start()
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+
+
+def _database_url(server_url: str, database: str) -> str:
+    url = make_url(server_url).set(drivername="postgresql+asyncpg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+class DatabaseFactory:
+    """Creates migrated template databases once and clones them per test."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self._templates: dict[Path, str] = {}
+        self._lock = asyncio.Lock()
+
+    async def _admin(self) -> asyncpg.Connection:
+        url = make_url(self.server_url).set(drivername="postgresql", database="postgres")
+        return await asyncpg.connect(url.render_as_string(hide_password=False))
+
+    async def template_for(self, service_dir: Path) -> str:
+        """Name of a template database migrated to head for the service."""
+        async with self._lock:
+            if service_dir not in self._templates:
+                name = f"tpl_{service_dir.name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+                admin = await self._admin()
+                try:
+                    await admin.execute(f'CREATE DATABASE "{name}"')
+                finally:
+                    await admin.close()
+                await asyncio.to_thread(
+                    upgrade_to_head, service_dir, _database_url(self.server_url, name)
+                )
+                self._templates[service_dir] = name
+            return self._templates[service_dir]
+
+    async def create(self, service_dir: Path) -> str:
+        """A fresh database at the migration head; returns its asyncpg URL."""
+        template = await self.template_for(service_dir)
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        admin = await self._admin()
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            await admin.close()
+        return _database_url(self.server_url, name)
+
+    async def drop(self, url: str) -> None:
+        """Drop a test database, disconnecting anything left connected."""
+        name = make_url(url).database
+        admin = await self._admin()
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+def database_factory(postgres_server_url: str) -> DatabaseFactory:
+    """The session's database factory."""
+    return DatabaseFactory(postgres_server_url)
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(factory: DatabaseFactory, service_dir: Path) -> AsyncIterator[str]:
+    """A migrated database for one test, dropped afterwards."""
+    url = await factory.create(service_dir)
+    try:
+        yield url
+    finally:
+        await factory.drop(url)
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
+    """Run an app's lifespan (engine, relay, consumers) around a block."""
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def service_overrides(database_url: str, kafka: str) -> dict[str, Any]:
+    """Settings overrides for a service under test (real database and broker)."""
+    return {
+        "database_url": database_url,
+        "kafka_bootstrap_servers": kafka,
+        "auth_jwt_secret": TEST_JWT_SECRET,
+        "log_json": True,
+        "outbox_poll_seconds": 0.2,
+    }
+
+
+def bearer(roles: list[str], *, sub: str = "tester", **claims: Any) -> dict[str, str]:
+    """Authorization header with a test token."""
+    return {"Authorization": "Bearer " + issue_token(TEST_JWT_SECRET, sub=sub, roles=roles, **claims)}
+
+
+async def collect_messages(
+    bootstrap: str, topic: str, *, expected: int, timeout: float = 30.0, predicate: Any = None
+) -> list[Any]:
+    """Read a topic from the beginning until `expected` matching messages arrive or time runs out."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        metadata_max_age_ms=1000,
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(found) < expected and loop.time() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                found.extend(r for r in records if predicate is None or predicate(r))
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every message currently in a topic (up to the end offsets seen at the start)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            await consumer.force_metadata_update()
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[Any] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                found.extend(records)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def eventually(check: Any, *, timeout: float = 30.0, interval: float = 0.1) -> Any:
+    """Poll an async check until it returns a truthy value (raises AssertionError on timeout)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while loop.time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
