@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -29,7 +29,7 @@ from retailcare_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 
-BackgroundJob = Callable[[FastAPI], Awaitable[None]]
+BackgroundJob = Callable[[FastAPI], Coroutine[Any, Any, None]]
 SHUTDOWN_GRACE_SECONDS = 8.0
 
 
@@ -63,7 +63,9 @@ class ServiceDefinition:
         return "alembic_version_" + self.name.replace("-", "_")
 
 
-def create_service_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+def create_service_app(
+    definition: ServiceDefinition, settings: ServiceSettings | None = None
+) -> FastAPI:
     """Build the FastAPI app of a service; nothing connects until the lifespan starts."""
     settings = settings or definition.settings_class.load()
 
@@ -83,8 +85,12 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings 
         if settings.relay_enabled:
             relay = OutboxRelay(
                 database,
-                partial(make_producer, settings, client_id=f"{definition.name}-relay",
-                        transactional=settings.kafka_transactions),
+                partial(
+                    make_producer,
+                    settings,
+                    client_id=f"{definition.name}-relay",
+                    transactional=settings.kafka_transactions,
+                ),
                 service=definition.name,
                 batch_size=settings.outbox_batch_size,
                 poll_seconds=settings.outbox_poll_seconds,
@@ -109,7 +115,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings 
                     retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
                 )
                 app.state.consumers.append(runner)
-                tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{subscription.name}"))
+                tasks.append(
+                    asyncio.create_task(runner.run(), name=f"consumer-{subscription.name}")
+                )
                 stoppers.append(runner.stop)
         stop_jobs = asyncio.Event()
         app.state.stop_jobs = stop_jobs
@@ -122,7 +130,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings 
             stop_jobs.set()
             for stop in stoppers:
                 stop()
-            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS) if tasks else ((), ())
+            _, pending = (
+                await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS) if tasks else ((), ())
+            )
             for task in pending:
                 task.cancel()
             await database.dispose()

@@ -111,7 +111,12 @@ def issue_token(
     import time
 
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": sub, "roles": list(roles), "iat": now, "exp": now + ttl_seconds}
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "roles": list(roles),
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
     if manager_id:
         claims["manager_id"] = manager_id
     if county:

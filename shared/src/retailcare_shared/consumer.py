@@ -80,7 +80,9 @@ class ConsumerRunner:
                 backoff = 0.2
                 await self._consume(consumer)
             except Exception as error:
-                log.warning("consumer_failed", consumer=self.group_id, error=repr(error), retry_in=backoff)
+                log.warning(
+                    "consumer_failed", consumer=self.group_id, error=repr(error), retry_in=backoff
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
                 backoff = min(backoff * 2, self.max_reconnect_seconds)
@@ -117,14 +119,25 @@ class ConsumerRunner:
                     applied = await self._apply_once(handler, envelope, payload)
                     outcome = "applied" if applied else "duplicate"
                     CONSUMER_MESSAGES.labels(self.service, self.group_id, outcome).inc()
-                    log.info("event_consumed", consumer=self.group_id, event_type=envelope.type,
-                             event_id=str(envelope.id), outcome=outcome)
+                    log.info(
+                        "event_consumed",
+                        consumer=self.group_id,
+                        event_type=envelope.type,
+                        event_id=str(envelope.id),
+                        outcome=outcome,
+                    )
                     return
                 except Exception as error:
                     if attempt >= self.max_retries:
-                        log.error("event_failed", consumer=self.group_id, event_id=str(envelope.id),
-                                  error=repr(error))
-                        await self._dead_letter(record, "".join(traceback.format_exception_only(error)).strip())
+                        log.error(
+                            "event_failed",
+                            consumer=self.group_id,
+                            event_id=str(envelope.id),
+                            error=repr(error),
+                        )
+                        await self._dead_letter(
+                            record, "".join(traceback.format_exception_only(error)).strip()
+                        )
                         return
                     await asyncio.sleep(self.retry_backoff_seconds * (2**attempt))
         finally:
@@ -170,8 +183,13 @@ class ConsumerRunner:
                 backoff = min(backoff * 2, self.max_reconnect_seconds)
         DLQ_MESSAGES.labels(self.service, self.group_id, record.topic).inc()
         CONSUMER_MESSAGES.labels(self.service, self.group_id, "dead_lettered").inc()
-        log.error("event_dead_lettered", consumer=self.group_id, topic=record.topic,
-                  offset=record.offset, error=error[:500])
+        log.error(
+            "event_dead_lettered",
+            consumer=self.group_id,
+            topic=record.topic,
+            offset=record.offset,
+            error=error[:500],
+        )
 
     async def _get_dlq_producer(self) -> AIOKafkaProducer:
         if self._dlq_producer is None:
@@ -190,9 +208,11 @@ class ConsumerRunner:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.stop(), timeout=5)
 
-    def _report_lag(self, consumer: AIOKafkaConsumer, partition: TopicPartition, position: int) -> None:
+    def _report_lag(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, position: int
+    ) -> None:
         highwater = consumer.highwater(partition)
         if highwater is not None:
-            CONSUMER_LAG.labels(self.service, self.group_id, partition.topic, str(partition.partition)).set(
-                max(0, highwater - position)
-            )
+            CONSUMER_LAG.labels(
+                self.service, self.group_id, partition.topic, str(partition.partition)
+            ).set(max(0, highwater - position))

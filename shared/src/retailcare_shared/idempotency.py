@@ -26,7 +26,7 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
 
 
-class IdempotentReplay(Exception):  # noqa: N818 - a control-flow signal, not an error
+class IdempotentReplay(Exception):
     """Carries the stored response of an earlier identical request (turned into that response)."""
 
     def __init__(self, status_code: int, body: Any, headers: dict[str, str]) -> None:
@@ -48,7 +48,9 @@ def request_fingerprint(body: bytes) -> str:
 class IdempotencyGuard:
     """Per-request handle: claims the key at the start, remembers the response at the end."""
 
-    def __init__(self, session: AsyncSession, scope: str, key: str | None, fingerprint: str) -> None:
+    def __init__(
+        self, session: AsyncSession, scope: str, key: str | None, fingerprint: str
+    ) -> None:
         self.session = session
         self.scope = scope
         self.key = key
@@ -86,7 +88,11 @@ class IdempotencyGuard:
         )
 
     async def remember(
-        self, body: BaseModel | dict[str, Any], *, status_code: int, headers: dict[str, str] | None = None
+        self,
+        body: BaseModel | dict[str, Any],
+        *,
+        status_code: int,
+        headers: dict[str, str] | None = None,
     ) -> JSONResponse:
         """Store the response under the key (same transaction) and return it."""
         content = jsonable_encoder(body)
@@ -102,7 +108,7 @@ class IdempotencyGuard:
 async def _idempotency(request: Request, session: DbSession) -> IdempotencyGuard:
     key = request.headers.get(HEADER)
     if key is not None and not (0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()):
-        raise InvalidInput(HEADER, "format", f"must be 1–{MAX_KEY_LENGTH} printable characters")
+        raise InvalidInput(HEADER, "format", f"must be 1-{MAX_KEY_LENGTH} printable characters")
     scope = f"{request.method} {request.url.path}"
     guard = IdempotencyGuard(session, scope, key, request_fingerprint(await request.body()))
     await guard.claim()

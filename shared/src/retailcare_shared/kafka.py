@@ -9,7 +9,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from retailcare_shared.settings import PlatformSettings
 
 
-def make_producer(settings: PlatformSettings, *, client_id: str, transactional: bool = False) -> AIOKafkaProducer:
+def make_producer(
+    settings: PlatformSettings, *, client_id: str, transactional: bool = False
+) -> AIOKafkaProducer:
     """A producer; idempotence and transactions only where the broker supports them."""
     transactional_id = f"{client_id}-{socket.gethostname()}" if transactional else None
     return AIOKafkaProducer(

@@ -12,7 +12,9 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
-def _add_context(_: object, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+def _add_context(
+    _: object, __: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
     event_dict.setdefault("request_id", request_id_var.get())
     event_dict.setdefault("correlation_id", correlation_id_var.get())
     return event_dict

@@ -16,7 +16,9 @@ HTTP_LATENCY = Histogram(
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows published", ["service"])
 CONSUMER_LAG = Gauge(
-    "consumer_lag", "Messages behind the high watermark", ["service", "consumer", "topic", "partition"]
+    "consumer_lag",
+    "Messages behind the high watermark",
+    ["service", "consumer", "topic", "partition"],
 )
 CONSUMER_MESSAGES = Counter(
     "consumer_messages_total", "Messages consumed by outcome", ["service", "consumer", "outcome"]

@@ -31,7 +31,9 @@ class RequestContextMiddleware:
             return
         headers = dict(scope["headers"])
         raw_id = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = raw_id if 0 < len(raw_id) <= 200 and raw_id.isprintable() else str(uuid.uuid4())
+        request_id = (
+            raw_id if 0 < len(raw_id) <= 200 and raw_id.isprintable() else str(uuid.uuid4())
+        )
         request_token = request_id_var.set(request_id)
         correlation_token = correlation_id_var.set(request_id)
         started = time.perf_counter()
@@ -44,7 +46,13 @@ class RequestContextMiddleware:
                 status = message["status"]
                 started_response = True
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                # Behind the gateway the upstream's id is already there; x-served-by is a chain.
+                headers = [(k, v) for k, v in message["headers"] if k.lower() != b"x-served-by"]
+                served_by = [v for k, v in message["headers"] if k.lower() == b"x-served-by"]
+                if not any(k.lower() == b"x-request-id" for k, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-served-by", b", ".join([*served_by, self.service.encode()])))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -59,8 +67,14 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], route).observe(elapsed)
             if scope["path"] not in QUIET_PATHS:
-                log.info("request", method=scope["method"], path=scope["path"], route=route,
-                         status=status, duration_ms=round(elapsed * 1000, 2))
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
             request_id_var.reset(request_token)
             correlation_id_var.reset(correlation_token)
 
@@ -91,12 +105,16 @@ class BodyGuardMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                await self._reject(send, 413, f"the request body exceeds {self.max_body_bytes} bytes")
+                await self._reject(
+                    send, 413, f"the request body exceeds {self.max_body_bytes} bytes"
+                )
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        content_type = (
+            headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        )
         if body and not (content_type == "application/json" or content_type.endswith("+json")):
             await self._reject(send, 415, "the request body must be application/json")
             return

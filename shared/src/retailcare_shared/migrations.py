@@ -51,8 +51,12 @@ def run_env(target_metadata: MetaData, version_table: str) -> None:
         await engine.dispose()
 
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=target_metadata, version_table=version_table,
-                          literal_binds=True)
+        context.configure(
+            url=url,
+            target_metadata=target_metadata,
+            version_table=version_table,
+            literal_binds=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
     else:

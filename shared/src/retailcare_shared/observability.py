@@ -30,11 +30,14 @@ async def readyz(request: Request) -> Response:
             applied = {row[0] for row in rows}
     except Exception as error:
         log.warning("not_ready", error=type(error).__name__)
-        return problem_response(503, "the database is unreachable or not migrated", headers={"Retry-After": "2"})
+        return problem_response(
+            503, "the database is unreachable or not migrated", headers={"Retry-After": "2"}
+        )
     if applied != state.migration_heads:
         return problem_response(
             503,
-            f"migrations not at head (applied {sorted(applied)}, head {sorted(state.migration_heads)})",
+            f"migrations not at head (applied {sorted(applied)}, "
+            f"head {sorted(state.migration_heads)})",
             headers={"Retry-After": "5"},
         )
     return JSONResponse({"status": "ready", "migration": sorted(applied)})

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Text, func, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Table, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,5 +63,7 @@ class IdempotencyRecord(Base):
     )
 
 
-PLATFORM_TABLES = (OutboxMessage.__table__, InboxMessage.__table__, IdempotencyRecord.__table__)
+PLATFORM_TABLES: tuple[Table, ...] = tuple(
+    Base.metadata.tables[name] for name in ("outbox", "inbox", "idempotency_keys")
+)
 OUTBOX_CHANNEL = "outbox_new"

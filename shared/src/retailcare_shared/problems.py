@@ -173,7 +173,9 @@ def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
     errors = []
     for item in raw:
         location = [str(part) for part in item.get("loc", ())]
-        source = location[0] if location and location[0] in {"body", "query", "path", "header"} else None
+        source = (
+            location[0] if location and location[0] in {"body", "query", "path", "header"} else None
+        )
         field_parts = location[1:] if source else location
         errors.append(
             {
@@ -248,7 +250,10 @@ def unexpected_error_response(path: str, error: BaseException) -> JSONResponse:
     if _is_connection_failure(error):
         log.error("database_unavailable", error=type(error).__name__)
         return problem_response(
-            503, "the database is unavailable; retry shortly", headers={"Retry-After": "2"}, instance=path
+            503,
+            "the database is unavailable; retry shortly",
+            headers={"Retry-After": "2"},
+            instance=path,
         )
     log.error("unhandled_error", path=path, exc_info=error)
     return problem_response(500, "an unexpected error occurred", instance=path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -85,7 +85,12 @@ class OutboxRelay:
                 return 0
             rows = (
                 await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.value)
+                    select(
+                        OutboxMessage.id,
+                        OutboxMessage.topic,
+                        OutboxMessage.key,
+                        OutboxMessage.value,
+                    )
                     .where(OutboxMessage.sent_at.is_(None))
                     .order_by(OutboxMessage.id)
                     .limit(self.batch_size)
@@ -109,14 +114,16 @@ class OutboxRelay:
         async with self.database.transaction() as session:
             count = int(
                 await session.scalar(
-                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.sent_at.is_(None))
                 )
                 or 0
             )
         OUTBOX_BACKLOG.labels(self.service).set(count)
         return count
 
-    async def _send_all(self, producer: AIOKafkaProducer, rows: list[Any]) -> None:
+    async def _send_all(self, producer: AIOKafkaProducer, rows: Sequence[Any]) -> None:
         if self.transactional:
             async with producer.transaction():
                 await self._send_ordered(producer, rows)
@@ -124,7 +131,7 @@ class OutboxRelay:
             await self._send_ordered(producer, rows)
 
     @staticmethod
-    async def _send_ordered(producer: AIOKafkaProducer, rows: list[Any]) -> None:
+    async def _send_ordered(producer: AIOKafkaProducer, rows: Sequence[Any]) -> None:
         # send() enqueues in call order per partition; waiting on all futures afterwards keeps
         # the order while letting the producer batch.
         deliveries = [
@@ -154,9 +161,7 @@ class OutboxRelay:
             return
         url = self.database.engine.url.set(drivername="postgresql")
         try:
-            connection = await asyncpg.connect(
-                url.render_as_string(hide_password=False), timeout=5
-            )
+            connection = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=5)
             await connection.add_listener(OUTBOX_CHANNEL, self._on_notify)
             self._listener = connection
         except Exception as error:  # polling still delivers; LISTEN only makes it prompt

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from retailcare_shared.app import ServiceDefinition, create_service_app
 from retailcare_shared.auth import issue_token
 from retailcare_shared.devstack import LocalBroker, LocalPostgres
 from retailcare_shared.migrations import upgrade_to_head
@@ -136,6 +138,21 @@ async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
         yield app
 
 
+@contextlib.asynccontextmanager
+async def service_client(
+    definition: ServiceDefinition, factory: DatabaseFactory, kafka: str, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A running service on a fresh database with an HTTP client bound to it."""
+    async with fresh_database(factory, definition.service_dir) as url:
+        settings = definition.settings_class(**{**service_overrides(url, kafka), **overrides})
+        async with running(create_service_app(definition, settings)) as app:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url=f"http://{definition.name}"
+            ) as client:
+                yield client
+
+
 def service_overrides(database_url: str, kafka: str) -> dict[str, Any]:
     """Settings overrides for a service under test (real database and broker)."""
     return {
@@ -149,13 +166,15 @@ def service_overrides(database_url: str, kafka: str) -> dict[str, Any]:
 
 def bearer(roles: list[str], *, sub: str = "tester", **claims: Any) -> dict[str, str]:
     """Authorization header with a test token."""
-    return {"Authorization": "Bearer " + issue_token(TEST_JWT_SECRET, sub=sub, roles=roles, **claims)}
+    return {
+        "Authorization": "Bearer " + issue_token(TEST_JWT_SECRET, sub=sub, roles=roles, **claims)
+    }
 
 
 async def collect_messages(
     bootstrap: str, topic: str, *, expected: int, timeout: float = 30.0, predicate: Any = None
 ) -> list[Any]:
-    """Read a topic from the beginning until `expected` matching messages arrive or time runs out."""
+    """Read a topic from the start until `expected` matching messages arrive or time runs out."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -183,10 +202,14 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
         if not partitions:
             await consumer.force_metadata_update()
-            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            partitions = [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

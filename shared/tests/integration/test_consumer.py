@@ -13,7 +13,13 @@ from sqlalchemy import func, select
 
 from retailcare_shared.consumer import ConsumerRunner
 from retailcare_shared.db import Database
-from retailcare_shared.events import CustomerViolationRecorded, ViolationKind, build_envelope, dlq_topic, encode
+from retailcare_shared.events import (
+    CustomerViolationRecorded,
+    ViolationKind,
+    build_envelope,
+    dlq_topic,
+    encode,
+)
 from retailcare_shared.kafka import make_consumer, make_producer
 from retailcare_shared.testing import collect_messages, eventually, service_overrides
 from widget_service.app import AppliedEvent, WidgetSettings, definition
@@ -39,13 +45,17 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await client.stop()
 
 
-def make_runner(database: Database, topic: str, widget_database: str, kafka_bootstrap: str) -> ConsumerRunner:
+def make_runner(
+    database: Database, topic: str, widget_database: str, kafka_bootstrap: str
+) -> ConsumerRunner:
     settings = WidgetSettings(**service_overrides(widget_database, kafka_bootstrap))
     return ConsumerRunner(
         database,
         definition([topic]).subscriptions[0],
         service="widget-svc",
-        consumer_factory=lambda topics, group: make_consumer(settings, topics=topics, group_id=group, client_id="t"),
+        consumer_factory=lambda topics, group: make_consumer(
+            settings, topics=topics, group_id=group, client_id="t"
+        ),
         producer_factory=partial(make_producer, settings, client_id="t-dlq"),
         max_retries=2,
         retry_backoff_seconds=0.01,
@@ -53,7 +63,9 @@ def make_runner(database: Database, topic: str, widget_database: str, kafka_boot
 
 
 def violation(kind: ViolationKind = "other") -> bytes:
-    payload = CustomerViolationRecorded(violation_id=uuid.uuid4(), kind=kind, occurred_on=date(2026, 1, 1))
+    payload = CustomerViolationRecorded(
+        violation_id=uuid.uuid4(), kind=kind, occurred_on=date(2026, 1, 1)
+    )
     return encode(build_envelope(payload, source="test", subject="shop-1"))
 
 
@@ -75,7 +87,11 @@ async def run_until(runner: ConsumerRunner, condition: object, timeout: float = 
 
 
 async def test_redelivered_event_is_applied_once(
-    database: Database, producer: AIOKafkaProducer, topic: str, widget_database: str, kafka_bootstrap: str
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
 ) -> None:
     event, sentinel = violation(), violation()
     for value in (event, event, event, sentinel):
@@ -90,7 +106,11 @@ async def test_redelivered_event_is_applied_once(
 
 
 async def test_malformed_and_unreadable_events_go_to_the_dlq_and_the_next_is_processed(
-    database: Database, producer: AIOKafkaProducer, topic: str, widget_database: str, kafka_bootstrap: str
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
 ) -> None:
     future_version = json.loads(violation())
     future_version["schema_version"] = 99
@@ -103,7 +123,7 @@ async def test_malformed_and_unreadable_events_go_to_the_dlq_and_the_next_is_pro
 
     dead = await collect_messages(kafka_bootstrap, dlq_topic(topic), expected=2)
     errors = [dict(message.headers)["error"].decode() for message in dead]
-    assert [message.value for message in dead][0] == b"{not json"
+    assert dead[0].value == b"{not json"
     assert errors[0].startswith("invalid envelope")
     assert "unsupported schema_version 99" in errors[1]
     assert all(dict(message.headers)["original_topic"] == topic.encode() for message in dead)
@@ -111,7 +131,11 @@ async def test_malformed_and_unreadable_events_go_to_the_dlq_and_the_next_is_pro
 
 
 async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
-    database: Database, producer: AIOKafkaProducer, topic: str, widget_database: str, kafka_bootstrap: str
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
 ) -> None:
     poison, good = violation("counterfeit"), violation()
     for value in (poison, good):
@@ -127,7 +151,11 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
 
 
 async def test_offsets_are_committed_after_the_effect_and_the_group_is_left_on_stop(
-    database: Database, producer: AIOKafkaProducer, topic: str, widget_database: str, kafka_bootstrap: str
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
 ) -> None:
     values = [violation() for _ in range(5)]
     for value in values:
@@ -136,7 +164,9 @@ async def test_offsets_are_committed_after_the_effect_and_the_group_is_left_on_s
     runner = make_runner(database, topic, widget_database, kafka_bootstrap)
     await run_until(runner, lambda: applied(database, json.loads(values[-1])["id"]))
 
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=runner.group_id, enable_auto_commit=False)
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=runner.group_id, enable_auto_commit=False
+    )
     await probe.start()
     try:
         partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]

@@ -1,4 +1,4 @@
-"""Platform HTTP behaviour against a real PostgreSQL: problems, idempotency, ETags, pages, health."""
+"""Platform HTTP behaviour on a real PostgreSQL: problems, idempotency, ETags, pages, health."""
 
 import asyncio
 import uuid
@@ -42,13 +42,17 @@ async def test_unknown_fields_are_rejected(client: httpx.AsyncClient, widget_app
     response = await create(client, colour="red")
 
     assert response.status_code == 422
-    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("colour", "extra_forbidden")]
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [
+        ("colour", "extra_forbidden")
+    ]
     assert await count(widget_app, Widget) == 0
 
 
 async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/widgets", content=b'{"name": ', headers={**AUTH, "content-type": "application/json"}
+        "/api/v1/widgets",
+        content=b'{"name": ',
+        headers={**AUTH, "content-type": "application/json"},
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["rule"] == "json_invalid"
@@ -72,7 +76,9 @@ async def test_bad_path_parameter_names_the_parameter(client: httpx.AsyncClient)
     assert response.json()["errors"][0]["in"] == "path"
 
 
-async def test_body_over_one_megabyte_is_413(client: httpx.AsyncClient, widget_app: FastAPI) -> None:
+async def test_body_over_one_megabyte_is_413(
+    client: httpx.AsyncClient, widget_app: FastAPI
+) -> None:
     big = b'{"name": "' + b"x" * 1_100_000 + b'", "size": 1}'
     response = await client.post(
         "/api/v1/widgets", content=big, headers={**AUTH, "content-type": "application/json"}
@@ -84,7 +90,9 @@ async def test_body_over_one_megabyte_is_413(client: httpx.AsyncClient, widget_a
 
 async def test_non_json_body_is_415(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/widgets", content=b"name=w", headers={**AUTH, "content-type": "application/x-www-form-urlencoded"}
+        "/api/v1/widgets",
+        content=b"name=w",
+        headers={**AUTH, "content-type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 415
     assert response.json()["status"] == 415
@@ -95,18 +103,45 @@ async def test_non_json_body_is_415(client: httpx.AsyncClient) -> None:
     [
         (None, "bearer token is required"),
         ("Bearer not-a-token", "invalid token"),
-        ("Bearer " + issue_token(TEST_JWT_SECRET, sub="u", roles=["call_center"], ttl_seconds=-60), "expired"),
-        ("Bearer " + issue_token("another-secret-of-sufficient-length-000", sub="u", roles=["call_center"]),
-         "Signature verification failed"),
-        ("Bearer " + jwt.encode({"sub": "u", "roles": ["admin"], "exp": 4102444800}, None, algorithm="none"),
-         "invalid token"),
+        (
+            "Bearer "
+            + issue_token(TEST_JWT_SECRET, sub="u", roles=["call_center"], ttl_seconds=-60),
+            "expired",
+        ),
+        (
+            "Bearer "
+            + issue_token(
+                "another-secret-of-sufficient-length-000", sub="u", roles=["call_center"]
+            ),
+            "Signature verification failed",
+        ),
+        (
+            "Bearer "
+            + jwt.encode(
+                {"sub": "u", "roles": ["admin"], "exp": 4102444800}, None, algorithm="none"
+            ),
+            "invalid token",
+        ),
         ("Bearer " + issue_token(TEST_JWT_SECRET, sub="u", roles=["emperor"]), "unknown roles"),
-        ("Bearer " + jwt.encode({"sub": "u", "roles": ["admin"]}, TEST_JWT_SECRET, algorithm="HS256"),
-         'missing the "exp" claim'),
+        (
+            "Bearer "
+            + jwt.encode({"sub": "u", "roles": ["admin"]}, TEST_JWT_SECRET, algorithm="HS256"),
+            'missing the "exp" claim',
+        ),
     ],
-    ids=["missing", "malformed", "expired", "wrong-signature", "alg-none", "unknown-role", "no-exp"],
+    ids=[
+        "missing",
+        "malformed",
+        "expired",
+        "wrong-signature",
+        "alg-none",
+        "unknown-role",
+        "no-exp",
+    ],
 )
-async def test_bad_tokens_get_401(client: httpx.AsyncClient, header: str | None, reason: str) -> None:
+async def test_bad_tokens_get_401(
+    client: httpx.AsyncClient, header: str | None, reason: str
+) -> None:
     headers = {"Authorization": header} if header else {}
     response = await client.get("/api/v1/widgets", headers=headers)
 
@@ -135,10 +170,14 @@ async def test_twenty_concurrent_identical_requests_create_one_row(
     assert len({response.json()["id"] for response in responses}) == 1
     assert await count(widget_app, Widget) == 1
     assert await count(widget_app, OutboxMessage) == 1
-    assert sum(response.headers.get("idempotent-replayed") == "true" for response in responses) == 19
+    assert (
+        sum(response.headers.get("idempotent-replayed") == "true" for response in responses) == 19
+    )
 
 
-async def test_same_key_with_different_body_is_422(client: httpx.AsyncClient, widget_app: FastAPI) -> None:
+async def test_same_key_with_different_body_is_422(
+    client: httpx.AsyncClient, widget_app: FastAPI
+) -> None:
     headers = {**AUTH, "Idempotency-Key": "key-x"}
     first = await client.post("/api/v1/widgets", json={"name": "a", "size": 1}, headers=headers)
     again = await client.post("/api/v1/widgets", json={"size": 1, "name": "a"}, headers=headers)
@@ -168,8 +207,12 @@ async def test_stale_if_match_gets_412_and_changes_nothing(client: httpx.AsyncCl
     read = await client.get(url, headers=AUTH)
     assert read.headers["etag"] == '"1"'
 
-    first = await client.patch(url, json={"size": 4}, headers={**AUTH, "If-Match": read.headers["etag"]})
-    stale = await client.patch(url, json={"size": 9}, headers={**AUTH, "If-Match": read.headers["etag"]})
+    first = await client.patch(
+        url, json={"size": 4}, headers={**AUTH, "If-Match": read.headers["etag"]}
+    )
+    stale = await client.patch(
+        url, json={"size": 9}, headers={**AUTH, "If-Match": read.headers["etag"]}
+    )
     missing = await client.patch(url, json={"size": 9}, headers=AUTH)
 
     assert (first.status_code, first.headers["etag"]) == (200, '"2"')
@@ -178,12 +221,16 @@ async def test_stale_if_match_gets_412_and_changes_nothing(client: httpx.AsyncCl
     assert (await client.get(url, headers=AUTH)).json()["size"] == 4
 
 
-async def test_concurrent_patches_with_one_etag_let_exactly_one_win(client: httpx.AsyncClient) -> None:
+async def test_concurrent_patches_with_one_etag_let_exactly_one_win(
+    client: httpx.AsyncClient,
+) -> None:
     created = (await create(client)).json()
     url = f"/api/v1/widgets/{created['id']}"
     headers = {**AUTH, "If-Match": '"1"'}
 
-    responses = await asyncio.gather(*[client.patch(url, json={"size": n}, headers=headers) for n in range(1, 9)])
+    responses = await asyncio.gather(
+        *[client.patch(url, json={"size": n}, headers=headers) for n in range(1, 9)]
+    )
 
     assert sorted(response.status_code for response in responses) == [200] + [412] * 7
 
@@ -223,12 +270,17 @@ async def test_health_ready_and_metrics(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200 and ready.json()["migration"] == ["0001"]
     assert metrics.status_code == 200
     text = metrics.text
-    assert 'http_requests_total{method="POST",route="/api/v1/widgets",service="widget-svc",status="201"}' in text
+    assert (
+        'http_requests_total{method="POST",route="/api/v1/widgets",service="widget-svc",status="201"}'
+        in text
+    )
     assert 'outbox_backlog{service="widget-svc"}' in text
     assert "dlq_messages_total" in text and "consumer_lag" in text
 
 
-async def test_readyz_is_503_when_migrations_are_behind(client: httpx.AsyncClient, widget_app: FastAPI) -> None:
+async def test_readyz_is_503_when_migrations_are_behind(
+    client: httpx.AsyncClient, widget_app: FastAPI
+) -> None:
     widget_app.state.migration_heads = {"0002"}
     response = await client.get("/readyz")
     assert response.status_code == 503
@@ -239,7 +291,9 @@ async def test_request_id_is_echoed_and_becomes_the_event_correlation_id(
     client: httpx.AsyncClient, widget_app: FastAPI
 ) -> None:
     response = await client.post(
-        "/api/v1/widgets", json={"name": "c", "size": 1}, headers={**AUTH, "X-Request-ID": "req-abc-123"}
+        "/api/v1/widgets",
+        json={"name": "c", "size": 1},
+        headers={**AUTH, "X-Request-ID": "req-abc-123"},
     )
     assert response.headers["x-request-id"] == "req-abc-123"
     async with widget_app.state.database.transaction() as session:

@@ -39,7 +39,9 @@ async def unsent(database: Database) -> int:
     async with database.transaction() as session:
         return int(
             await session.scalar(
-                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None))
             )
             or 0
         )
@@ -50,14 +52,19 @@ async def test_events_written_while_the_broker_is_down_are_delivered_after_resta
 ) -> None:
     broker = LocalBroker(log_path=tmp_path / "tansu.log")
     broker.start()
-    overrides = {**service_overrides(widget_database, broker.bootstrap_servers), "relay_max_backoff_seconds": 1.0}
+    overrides = {
+        **service_overrides(widget_database, broker.bootstrap_servers),
+        "relay_max_backoff_seconds": 1.0,
+    }
     try:
         async with running(create_app(overrides)) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://w") as client:
                 broker.stop()
                 responses = [
-                    await client.post("/api/v1/widgets", json={"name": f"w{n}", "size": 1}, headers=AUTH)
+                    await client.post(
+                        "/api/v1/widgets", json={"name": f"w{n}", "size": 1}, headers=AUTH
+                    )
                     for n in range(30)
                 ]
                 assert {response.status_code for response in responses} == {201}
@@ -87,7 +94,9 @@ async def test_two_relays_publish_each_row_once_and_in_order(
     subject = str(uuid.uuid4())
     envelopes = [
         build_envelope(
-            CustomerViolationRecorded(violation_id=uuid.uuid4(), kind="other", occurred_on=date(2026, 1, 1)),
+            CustomerViolationRecorded(
+                violation_id=uuid.uuid4(), kind="other", occurred_on=date(2026, 1, 1)
+            ),
             source="test",
             subject=subject,
         )
@@ -98,8 +107,13 @@ async def test_two_relays_publish_each_row_once_and_in_order(
             await record_events(session, envelopes[start : start + 100])
 
     relays = [
-        OutboxRelay(database, partial(make_producer, settings, client_id=f"relay-{n}"), service="t", batch_size=50,
-                    poll_seconds=0.05)
+        OutboxRelay(
+            database,
+            partial(make_producer, settings, client_id=f"relay-{n}"),
+            service="t",
+            batch_size=50,
+            poll_seconds=0.05,
+        )
         for n in range(2)
     ]
     tasks = [asyncio.create_task(relay.run()) for relay in relays]
@@ -113,5 +127,7 @@ async def test_two_relays_publish_each_row_once_and_in_order(
 
     expected = [str(envelope.id) for envelope in envelopes]
     # Every row is marked sent, so everything either relay published is already in the topic.
-    messages = [m for m in await read_topic(kafka_bootstrap, CUSTOMER_EVENTS) if m.key == subject.encode()]
+    messages = [
+        m for m in await read_topic(kafka_bootstrap, CUSTOMER_EVENTS) if m.key == subject.encode()
+    ]
     assert event_ids_of(messages) == expected

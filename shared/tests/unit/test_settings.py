@@ -42,7 +42,9 @@ def test_malformed_variable_is_named(environment: pytest.MonkeyPatch) -> None:
     for name, value in GOOD.items():
         environment.setenv(name, value)
     environment.setenv("CUSTOMER_SVC_PORT", "eighty")
-    with pytest.raises(ConfigurationError, match="CUSTOMER_SVC_PORT: Input should be a valid integer"):
+    with pytest.raises(
+        ConfigurationError, match="CUSTOMER_SVC_PORT: Input should be a valid integer"
+    ):
         Settings.load()
 
 

@@ -20,7 +20,16 @@ from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.consumer import Subscription
 from retailcare_shared.db import Base, DbSession
 from retailcare_shared.events import CustomerViolationRecorded, Envelope
-from retailcare_shared.http import InputModel, Page, PageParams, check_if_match, etag, keyset_page, make_page, page_params
+from retailcare_shared.http import (
+    InputModel,
+    Page,
+    PageParams,
+    check_if_match,
+    etag,
+    keyset_page,
+    make_page,
+    page_params,
+)
 from retailcare_shared.idempotency import Idempotency
 from retailcare_shared.problems import NotFound
 from retailcare_shared.settings import ServiceSettings
@@ -82,7 +91,9 @@ async def create_widget(
     await session.flush()
     await request.app.state.events.record(
         session,
-        CustomerViolationRecorded(violation_id=widget.id, kind="other", occurred_on=date(2026, 1, 1)),
+        CustomerViolationRecorded(
+            violation_id=widget.id, kind="other", occurred_on=date(2026, 1, 1)
+        ),
         subject=str(widget.id),
     )
     out = WidgetOut(id=widget.id, name=widget.name, size=widget.size, version=widget.version)
@@ -100,7 +111,9 @@ async def _load(session: AsyncSession, widget_id: uuid.UUID, *, lock: bool = Fal
 
 
 @router.get("/{widget_id}", response_model=WidgetOut)
-async def get_widget(widget_id: uuid.UUID, session: DbSession, response: Response, user: Writer) -> Widget:
+async def get_widget(
+    widget_id: uuid.UUID, session: DbSession, response: Response, user: Writer
+) -> Widget:
     widget = await _load(session, widget_id)
     response.headers["ETag"] = etag(widget.version)
     return widget
@@ -128,7 +141,9 @@ async def patch_widget(
 async def list_widgets(
     session: DbSession, user: Writer, params: Annotated[PageParams, Depends(page_params)]
 ) -> Page[Any]:
-    rows = (await session.scalars(keyset_page(select(Widget), [Widget.name, Widget.id], params))).all()
+    rows = (
+        await session.scalars(keyset_page(select(Widget), [Widget.name, Widget.id], params))
+    ).all()
     return make_page(rows, params, lambda widget: (widget.name, widget.id))
 
 
@@ -136,14 +151,20 @@ async def apply_violation(session: AsyncSession, envelope: Envelope, payload: An
     """Test handler: records the event; `kind=counterfeit` always fails (to exercise the DLQ)."""
     if payload.kind == "counterfeit":
         raise ValueError("counterfeit widgets are refused by this handler")
-    session.add(AppliedEvent(event_id=envelope.id, widget_id=payload.violation_id, kind=payload.kind))
+    session.add(
+        AppliedEvent(event_id=envelope.id, widget_id=payload.violation_id, kind=payload.kind)
+    )
 
 
 def definition(topics: list[str] | None = None) -> ServiceDefinition:
     subscriptions = []
     if topics:
         subscriptions.append(
-            Subscription(name="widgets", topics=topics, handlers={"customer.violation_recorded": apply_violation})
+            Subscription(
+                name="widgets",
+                topics=topics,
+                handlers={"customer.violation_recorded": apply_violation},
+            )
         )
     return ServiceDefinition(
         name="widget-svc",

@@ -1,6 +1,6 @@
 """`python -m valuation_svc migrate|serve|check-config`."""
 
-from valuation_svc.main import definition
 from retailcare_shared.cli import main
+from valuation_svc.main import definition
 
 raise SystemExit(main(definition, "valuation_svc.main:create_app"))

@@ -2,8 +2,8 @@
 
 from fastapi import FastAPI
 
-from valuation_svc.config import Settings
 from retailcare_shared.app import ServiceDefinition, create_service_app, locate_service_dir
+from valuation_svc.config import Settings
 
 definition = ServiceDefinition(
     name="valuation-svc",

@@ -4,8 +4,8 @@ Revision ID: 0001
 Revises:
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from retailcare_shared.migrations import create_platform_tables, drop_platform_tables
 

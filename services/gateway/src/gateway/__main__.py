@@ -1,0 +1,37 @@
+"""`python -m gateway serve|check-config`."""
+
+import sys
+
+import uvicorn
+
+from gateway.config import Settings
+from retailcare_shared.settings import ConfigurationError
+
+
+def main() -> int:
+    """Run a gateway command."""
+    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    try:
+        settings = Settings.load()
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if command == "check-config":
+        print("gateway: configuration ok")
+        return 0
+    if command != "serve":
+        print(f"unknown command {command!r}: use serve or check-config", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        "gateway.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=8,
+        proxy_headers=True,
+    )
+    return 0
+
+
+raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""Gateway settings (environment variables prefixed GATEWAY_) and the route table."""
+
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+
+from retailcare_shared.settings import PlatformSettings
+
+
+class Route(BaseModel):
+    """Paths starting with `pattern` (`*` matches one segment) go to `upstream`."""
+
+    pattern: str
+    upstream: str
+
+
+# Most specific first: the first matching pattern wins.
+DEFAULT_ROUTES = [
+    Route(pattern="/api/v1/customers/*/valuation", upstream="valuation-svc"),
+    Route(pattern="/api/v1/customers/*/valuation-history", upstream="valuation-svc"),
+    Route(pattern="/api/v1/customers/*/service-plan", upstream="valuation-svc"),
+    Route(pattern="/api/v1/customers", upstream="customer-svc"),
+    Route(pattern="/api/v1/managers", upstream="customer-svc"),
+    Route(pattern="/api/v1/orders", upstream="customer-svc"),
+    Route(pattern="/api/v1/visits", upstream="customer-svc"),
+    Route(pattern="/api/v1/visit-analytics", upstream="customer-svc"),
+    Route(pattern="/api/v1/valuation-runs", upstream="valuation-svc"),
+    Route(pattern="/api/v1/valuations", upstream="valuation-svc"),
+    Route(pattern="/api/v1/value-models", upstream="valuation-svc"),
+    Route(pattern="/api/v1/service-plans", upstream="valuation-svc"),
+    Route(pattern="/api/v1/sales-anomalies", upstream="valuation-svc"),
+    Route(pattern="/api/v1/complaints", upstream="complaint-svc"),
+    Route(pattern="/api/v1/complaint-analytics", upstream="complaint-svc"),
+    Route(pattern="/api/v1/questionnaires", upstream="survey-svc"),
+    Route(pattern="/api/v1/survey-campaigns", upstream="survey-svc"),
+    Route(pattern="/api/v1/survey-invitations", upstream="survey-svc"),
+    Route(pattern="/api/v1/survey-responses", upstream="survey-svc"),
+    Route(pattern="/api/v1/survey-analytics", upstream="survey-svc"),
+    Route(pattern="/api/v1/callbacks", upstream="survey-svc"),
+]
+# The public survey link is the only unauthenticated API path (gateway.md).
+DEFAULT_PUBLIC_PREFIXES = ["/api/v1/survey-invitations/"]
+
+
+class Settings(PlatformSettings):
+    """Settings of the gateway."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    service_name: ClassVar[str] = "gateway"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    customer_svc_url: str
+    valuation_svc_url: str
+    complaint_svc_url: str
+    survey_svc_url: str
+    routes: list[Route] = Field(default_factory=lambda: list(DEFAULT_ROUTES))
+    public_prefixes: list[str] = Field(default_factory=lambda: list(DEFAULT_PUBLIC_PREFIXES))
+    upstream_timeout_seconds: float = Field(default=10.0, gt=0)
+    upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    def upstreams(self) -> dict[str, str]:
+        """Upstream name → base URL."""
+        return {
+            "customer-svc": self.customer_svc_url.rstrip("/"),
+            "valuation-svc": self.valuation_svc_url.rstrip("/"),
+            "complaint-svc": self.complaint_svc_url.rstrip("/"),
+            "survey-svc": self.survey_svc_url.rstrip("/"),
+        }

@@ -1,0 +1,27 @@
+"""Pure route matching: which upstream owns a path (no framework imports)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class RouteLike(Protocol):
+    pattern: str
+    upstream: str
+
+
+def _segments(path: str) -> list[str]:
+    return [segment for segment in path.split("/") if segment]
+
+
+def match_upstream(path: str, routes: Sequence[RouteLike]) -> str | None:
+    """The upstream of the first route whose pattern is a segment-wise prefix of the path."""
+    segments = _segments(path)
+    for route in routes:
+        pattern = _segments(route.pattern)
+        if len(segments) < len(pattern):
+            continue
+        if all(want in ("*", got) for want, got in zip(pattern, segments, strict=False)):
+            return route.upstream
+    return None
