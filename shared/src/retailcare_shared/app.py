@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from retailcare_shared.auth import TokenVerifier
 from retailcare_shared.consumer import ConsumerRunner, Subscription
 from retailcare_shared.db import Database
-from retailcare_shared.idempotency import IdempotentReplay, replay_response
+from retailcare_shared.idempotency import IdempotentReplay, purge_expired_keys, replay_response
 from retailcare_shared.kafka import make_consumer, make_producer
 from retailcare_shared.logging import configure_logging, get_logger
 from retailcare_shared.middleware import BodyGuardMiddleware, RequestContextMiddleware
@@ -121,7 +121,7 @@ def create_service_app(
                 stoppers.append(runner.stop)
         stop_jobs = asyncio.Event()
         app.state.stop_jobs = stop_jobs
-        for job in definition.background_jobs:
+        for job in (purge_idempotency_keys, *definition.background_jobs):
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "job")))
         log.info("service_started", port=settings.port)
         try:
@@ -154,6 +154,19 @@ def create_service_app(
     for router in definition.routers:
         app.include_router(router)
     return app
+
+
+async def purge_idempotency_keys(app: FastAPI) -> None:
+    """Every ten minutes, forget idempotency keys older than the configured TTL."""
+    settings: ServiceSettings = app.state.settings
+    while not app.state.stop_jobs.is_set():
+        try:
+            async with app.state.database.transaction() as session:
+                await purge_expired_keys(session, settings.idempotency_ttl_hours)
+        except Exception as error:  # the database may be down; try again next round
+            log.warning("idempotency_purge_failed", error=type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app.state.stop_jobs.wait(), timeout=600)
 
 
 def install_common(app: FastAPI, service: str, max_body_bytes: int) -> None:

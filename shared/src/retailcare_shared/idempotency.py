@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,3 +123,13 @@ def replay_response(replay: IdempotentReplay) -> JSONResponse:
 
 
 Idempotency = Annotated[IdempotencyGuard, Depends(_idempotency, scope="function")]
+
+
+async def purge_expired_keys(session: AsyncSession, ttl_hours: int) -> int:
+    """Delete keys older than the TTL (safe to run from every replica); return how many."""
+    result = await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.created_at < func.now() - timedelta(hours=ttl_hours)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -49,6 +49,11 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
 
+    @property
+    def listening(self) -> bool:
+        """True while the relay is subscribed to new-row notifications."""
+        return self._listener is not None and not self._listener.is_closed()
+
     def stop(self) -> None:
         """Ask the relay to finish the batch in hand and exit."""
         self._stopping.set()
@@ -157,7 +162,7 @@ class OutboxRelay:
                 await asyncio.wait_for(producer.stop(), timeout=5)
 
     async def _ensure_listener(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
+        if self.listening:
             return
         url = self.database.engine.url.set(drivername="postgresql")
         try:

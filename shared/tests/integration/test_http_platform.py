@@ -2,17 +2,20 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from retailcare_shared.auth import issue_token
-from retailcare_shared.platform_tables import OutboxMessage
-from retailcare_shared.testing import TEST_JWT_SECRET, bearer
-from widget_service.app import Widget
+from retailcare_shared.devstack import free_port
+from retailcare_shared.idempotency import purge_expired_keys
+from retailcare_shared.platform_tables import IdempotencyRecord, OutboxMessage
+from retailcare_shared.testing import TEST_JWT_SECRET, bearer, running, service_overrides
+from widget_service.app import Widget, create_app
 
 AUTH = bearer(["call_center"])
 PROBLEM = "application/problem+json"
@@ -299,3 +302,68 @@ async def test_request_id_is_echoed_and_becomes_the_event_correlation_id(
     async with widget_app.state.database.transaction() as session:
         value = await session.scalar(select(OutboxMessage.value))
     assert value is not None and b'"correlation_id":"req-abc-123"' in value
+
+
+async def test_unexpected_errors_are_500_problems_that_leak_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/api/v1/widgets/faults/crash", headers=AUTH)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert "hunter2" not in response.text and "app.py" not in response.text
+    assert response.json()["detail"] == "an unexpected error occurred"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+async def test_integrity_violations_are_409_problems_without_sql(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/widgets/faults/conflict", headers=AUTH)
+    assert response.status_code == 409
+    assert response.json()["detail"] == "the request conflicts with existing data"
+    assert "INSERT" not in response.text and "pk_widgets" not in response.text
+
+
+async def test_rate_limit_problem_carries_retry_after(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/widgets/faults/throttle", headers=AUTH)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "3"
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable(kafka_bootstrap: str) -> None:
+    unreachable = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing"
+    overrides = {
+        **service_overrides(unreachable, kafka_bootstrap),
+        "database_connect_timeout_seconds": 1,
+    }
+    async with running(create_app(overrides)) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://w") as http:
+            ready = await http.get("/readyz")
+            write = await http.post("/api/v1/widgets", json={"name": "a", "size": 1}, headers=AUTH)
+    assert ready.status_code == 503
+    assert write.status_code == 503
+    assert write.headers["retry-after"] == "2"
+
+
+async def test_expired_idempotency_keys_are_purged(
+    client: httpx.AsyncClient, widget_app: FastAPI
+) -> None:
+    await client.post(
+        "/api/v1/widgets",
+        json={"name": "old", "size": 1},
+        headers={**AUTH, "Idempotency-Key": "old"},
+    )
+    await client.post(
+        "/api/v1/widgets",
+        json={"name": "new", "size": 1},
+        headers={**AUTH, "Idempotency-Key": "new"},
+    )
+    async with widget_app.state.database.transaction() as session:
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "old")
+            .values(created_at=func.now() - timedelta(hours=25))
+        )
+    async with widget_app.state.database.transaction() as session:
+        purged = await purge_expired_keys(session, ttl_hours=24)
+        remaining = (await session.scalars(select(IdempotencyRecord.key))).all()
+    assert (purged, remaining) == (1, ["new"])

@@ -131,3 +131,37 @@ async def test_two_relays_publish_each_row_once_and_in_order(
         m for m in await read_topic(kafka_bootstrap, CUSTOMER_EVENTS) if m.key == subject.encode()
     ]
     assert event_ids_of(messages) == expected
+
+
+async def test_an_idle_relay_wakes_on_a_new_row_without_waiting_for_its_poll(
+    widget_database: str, kafka_bootstrap: str
+) -> None:
+    settings = WidgetSettings(**service_overrides(widget_database, kafka_bootstrap))
+    database = Database(widget_database)
+    relay = OutboxRelay(
+        database,
+        partial(make_producer, settings, client_id="relay-idle"),
+        service="t",
+        poll_seconds=600,  # only a NOTIFY can wake it within the test
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _listening(relay))
+        envelope = build_envelope(
+            CustomerViolationRecorded(
+                violation_id=uuid.uuid4(), kind="other", occurred_on=date(2026, 1, 1)
+            ),
+            source="test",
+            subject=str(uuid.uuid4()),
+        )
+        async with database.transaction() as session:
+            await record_events(session, [envelope])
+        await eventually(lambda: _is_zero(unsent(database)), timeout=30)
+    finally:
+        relay.stop()
+        await task
+        await database.dispose()
+
+
+async def _listening(relay: OutboxRelay) -> bool:
+    return relay.listening

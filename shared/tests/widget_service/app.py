@@ -31,7 +31,7 @@ from retailcare_shared.http import (
     page_params,
 )
 from retailcare_shared.idempotency import Idempotency
-from retailcare_shared.problems import NotFound
+from retailcare_shared.problems import NotFound, TooManyRequests
 from retailcare_shared.settings import ServiceSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
@@ -108,6 +108,22 @@ async def _load(session: AsyncSession, widget_id: uuid.UUID, *, lock: bool = Fal
     if widget is None:
         raise NotFound(f"widget {widget_id} does not exist")
     return widget
+
+
+@router.post("/faults/{kind}", status_code=204)
+async def fault(kind: str, session: DbSession, user: Writer) -> None:
+    """Test-only: raise each kind of failure the problem handlers must turn into a problem."""
+    if kind == "crash":
+        raise RuntimeError("secret internals: password=hunter2 at /srv/app.py line 42")
+    if kind == "conflict":
+        duplicate = uuid.uuid4()
+        session.add(Widget(id=duplicate, name="a", size=1, version=1))
+        await session.flush()
+        session.expunge_all()
+        session.add(Widget(id=duplicate, name="b", size=1, version=1))
+        await session.flush()
+    if kind == "throttle":
+        raise TooManyRequests("slow down", retry_after_seconds=3)
 
 
 @router.get("/{widget_id}", response_model=WidgetOut)
