@@ -5,7 +5,8 @@ import pytest
 from complaint_svc.main import definition as complaint_service
 from customer_svc.main import definition as customer_service
 from retailcare_shared.app import ServiceDefinition
-from retailcare_shared.testing import DatabaseFactory, service_client
+from retailcare_shared.migrations import migration_heads
+from retailcare_shared.testing import DatabaseFactory, TestBus, running_service
 from survey_svc.main import definition as survey_service
 from valuation_svc.main import definition as valuation_service
 
@@ -16,16 +17,17 @@ from valuation_svc.main import definition as valuation_service
     ids=lambda definition: definition.name,
 )
 async def test_health_readiness_and_metrics(
-    definition: ServiceDefinition, database_factory: DatabaseFactory, kafka_bootstrap: str
+    definition: ServiceDefinition, database_factory: DatabaseFactory, bus: TestBus
 ) -> None:
-    async with service_client(definition, database_factory, kafka_bootstrap) as client:
+    async with running_service(definition, database_factory, bus) as service:
+        client = service.http
         ready = await client.get("/readyz")
         metrics = await client.get("/metrics")
         unknown = await client.get("/api/v1/nowhere")
 
         assert (await client.get("/healthz")).status_code == 200
         assert ready.status_code == 200, ready.text
-        assert ready.json()["migration"] == ["0001"]
+        assert ready.json()["migration"] == sorted(migration_heads(definition.service_dir))
         assert f'outbox_backlog{{service="{definition.name}"}}' in metrics.text
         assert unknown.status_code == 404
         assert unknown.headers["x-served-by"] == definition.name

@@ -6,12 +6,17 @@ import httpx
 import pytest
 
 from complaint_svc.main import definition
-from retailcare_shared.testing import DatabaseFactory, service_client
+from retailcare_shared.testing import DatabaseFactory, ServiceUnderTest, TestBus, running_service
 
 
 @pytest.fixture
-async def client(
-    database_factory: DatabaseFactory, kafka_bootstrap: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with service_client(definition, database_factory, kafka_bootstrap) as http:
-        yield http
+async def service(
+    database_factory: DatabaseFactory, bus: TestBus
+) -> AsyncIterator[ServiceUnderTest]:
+    async with running_service(definition, database_factory, bus) as running:
+        yield running
+
+
+@pytest.fixture
+def client(service: ServiceUnderTest) -> httpx.AsyncClient:
+    return service.http

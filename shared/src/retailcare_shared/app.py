@@ -96,6 +96,7 @@ def create_service_app(
                 poll_seconds=settings.outbox_poll_seconds,
                 max_backoff_seconds=settings.relay_max_backoff_seconds,
                 transactional=settings.kafka_transactions,
+                topic_prefix=settings.kafka_topic_prefix,
             )
             app.state.relay = relay
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
@@ -113,6 +114,7 @@ def create_service_app(
                     producer_factory=producer_factory,
                     max_retries=settings.consumer_max_retries,
                     retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
+                    topic_prefix=settings.kafka_topic_prefix,
                 )
                 app.state.consumers.append(runner)
                 tasks.append(

@@ -51,7 +51,9 @@ class ConsumerRunner:
         max_retries: int = 3,
         retry_backoff_seconds: float = 0.2,
         max_reconnect_seconds: float = 5.0,
+        topic_prefix: str = "",
     ) -> None:
+        self.topics = [topic_prefix + topic for topic in subscription.topics]
         self.database = database
         self.subscription = subscription
         self.service = service
@@ -73,7 +75,7 @@ class ConsumerRunner:
         """Consume until stopped; reconnect with backoff while the broker is unavailable."""
         backoff = 0.2
         while not self._stopping.is_set():
-            consumer = self.consumer_factory(self.subscription.topics, self.group_id)
+            consumer = self.consumer_factory(self.topics, self.group_id)
             try:
                 await consumer.start()
                 self.started.set()

@@ -65,9 +65,9 @@ async def create_topics(bootstrap: str) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [
-            name for topic in TOPICS for name in (topic, dlq_topic(topic)) if name not in existing
-        ]
+        prefix = os.environ.get("KAFKA_TOPIC_PREFIX", "")
+        names = [prefix + name for topic in TOPICS for name in (topic, dlq_topic(topic))]
+        wanted = [name for name in names if name not in existing]
         if wanted:
             topics = [NewTopic(name, TOPIC_PARTITIONS, 1) for name in wanted]
             with contextlib.suppress(TopicAlreadyExistsError):  # another starter won the race

@@ -36,8 +36,10 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         max_backoff_seconds: float = 5.0,
         transactional: bool = False,
+        topic_prefix: str = "",
     ) -> None:
         self.database = database
+        self.topic_prefix = topic_prefix
         self.producer_factory = producer_factory
         self.service = service
         self.batch_size = batch_size
@@ -135,12 +137,12 @@ class OutboxRelay:
         else:
             await self._send_ordered(producer, rows)
 
-    @staticmethod
-    async def _send_ordered(producer: AIOKafkaProducer, rows: Sequence[Any]) -> None:
+    async def _send_ordered(self, producer: AIOKafkaProducer, rows: Sequence[Any]) -> None:
         # send() enqueues in call order per partition; waiting on all futures afterwards keeps
         # the order while letting the producer batch.
         deliveries = [
-            await producer.send(row.topic, row.value, key=row.key.encode()) for row in rows
+            await producer.send(self.topic_prefix + row.topic, row.value, key=row.key.encode())
+            for row in rows
         ]
         await asyncio.gather(*deliveries)
 

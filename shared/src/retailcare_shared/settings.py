@@ -29,6 +29,8 @@ class PlatformSettings(BaseSettings):
         default=False, validation_alias=_global("KAFKA_ENABLE_IDEMPOTENCE")
     )
     kafka_transactions: bool = Field(default=False, validation_alias=_global("KAFKA_TRANSACTIONS"))
+    # Prepended to every topic name: several environments (or test runs) can share one cluster.
+    kafka_topic_prefix: str = Field(default="", validation_alias=_global("KAFKA_TOPIC_PREFIX"))
     auth_jwt_secret: SecretStr | None = Field(
         default=None, validation_alias=_global("AUTH_JWT_SECRET")
     )

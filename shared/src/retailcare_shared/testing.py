@@ -13,19 +13,22 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from retailcare_shared.app import ServiceDefinition, create_service_app
 from retailcare_shared.auth import issue_token
+from retailcare_shared.db import Database
 from retailcare_shared.devstack import LocalBroker, LocalPostgres
+from retailcare_shared.events import Envelope, decode, encode
 from retailcare_shared.migrations import upgrade_to_head
 
 TEST_JWT_SECRET = "test-secret-not-for-production-use-0123456789"
@@ -138,19 +141,98 @@ async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
         yield app
 
 
+class TestBus:
+    """The session's broker seen through a per-test topic prefix, so tests never see each other."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, bootstrap: str, prefix: str) -> None:
+        self.bootstrap = bootstrap
+        self.prefix = prefix
+        self._producer: AIOKafkaProducer | None = None
+
+    async def _started_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+            await self._producer.start()
+        return self._producer
+
+    async def publish(self, *envelopes: Envelope) -> None:
+        """Publish envelopes as the producing service would (key = subject)."""
+        producer = await self._started_producer()
+        for envelope in envelopes:
+            await producer.send_and_wait(
+                self.prefix + envelope.topic, encode(envelope), key=envelope.subject.encode()
+            )
+
+    async def publish_raw(self, topic: str, value: bytes, key: bytes = b"test") -> None:
+        """Publish arbitrary bytes (for malformed-message tests)."""
+        producer = await self._started_producer()
+        await producer.send_and_wait(self.prefix + topic, value, key=key)
+
+    async def events(
+        self, topic: str, *, expected: int, event_type: str | None = None, timeout: float = 30.0
+    ) -> list[Envelope]:
+        """Wait for `expected` events (optionally of one type) on a topic; return them decoded."""
+
+        def wanted(record: Any) -> bool:
+            return event_type is None or decode(record.value)[0].type == event_type
+
+        records = await collect_messages(
+            self.bootstrap,
+            self.prefix + topic,
+            expected=expected,
+            timeout=timeout,
+            predicate=wanted,
+        )
+        return [decode(record.value)[0] for record in records]
+
+    async def read(self, topic: str) -> list[Any]:
+        """Every raw record now in a topic (ConsumerRecords, e.g. to read DLQ headers)."""
+        return await read_topic(self.bootstrap, self.prefix + topic)
+
+    async def close(self) -> None:
+        """Stop the producer."""
+        if self._producer is not None:
+            await self._producer.stop()
+
+
+@pytest.fixture
+async def bus(kafka_bootstrap: str) -> AsyncIterator[TestBus]:
+    """A per-test view of the broker (unique topic prefix)."""
+    test_bus = TestBus(kafka_bootstrap, f"t{uuid.uuid4().hex[:10]}.")
+    yield test_bus
+    await test_bus.close()
+
+
+@dataclass
+class ServiceUnderTest:
+    """A running service app, an HTTP client bound to it, and its database."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+
+    @property
+    def database(self) -> Database:
+        """The service's database (for arranging and checking state directly)."""
+        database: Database = self.app.state.database
+        return database
+
+
 @contextlib.asynccontextmanager
-async def service_client(
-    definition: ServiceDefinition, factory: DatabaseFactory, kafka: str, **overrides: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A running service on a fresh database with an HTTP client bound to it."""
+async def running_service(
+    definition: ServiceDefinition, factory: DatabaseFactory, bus: TestBus, **overrides: Any
+) -> AsyncIterator[ServiceUnderTest]:
+    """A running service on a fresh database, on the test's topics, with an HTTP client."""
     async with fresh_database(factory, definition.service_dir) as url:
-        settings = definition.settings_class(**{**service_overrides(url, kafka), **overrides})
+        base = {**service_overrides(url, bus.bootstrap), "kafka_topic_prefix": bus.prefix}
+        settings = definition.settings_class(**{**base, **overrides})
         async with running(create_service_app(definition, settings)) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url=f"http://{definition.name}"
             ) as client:
-                yield client
+                yield ServiceUnderTest(app, client)
 
 
 def service_overrides(database_url: str, kafka: str) -> dict[str, Any]:
