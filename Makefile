@@ -40,3 +40,6 @@ format: env
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache
+
+bench: env
+	$(RUN) python -m bench.run $(BENCH)
