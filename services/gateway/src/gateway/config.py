@@ -43,6 +43,13 @@ DEFAULT_ROUTES = [
 DEFAULT_PUBLIC_PREFIXES = ["/api/v1/survey-invitations/"]
 
 
+class RateLimit(BaseModel):
+    """Average requests per second and burst size."""
+
+    rate: float = Field(gt=0)
+    burst: float = Field(ge=1)
+
+
 class Settings(PlatformSettings):
     """Settings of the gateway."""
 
@@ -60,6 +67,14 @@ class Settings(PlatformSettings):
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Per client (token subject); a role listed here overrides the default (most generous wins).
+    rate_limit_default: RateLimit = RateLimit(rate=50, burst=100)
+    rate_limits_by_role: dict[str, RateLimit] = Field(default_factory=dict)
+    # The public survey-token endpoints are also limited per client address.
+    rate_limit_public: RateLimit = RateLimit(rate=2, burst=10)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_reset_seconds: float = Field(default=10.0, gt=0)
+    cors_origins: list[str] = Field(default_factory=list)
 
     def upstreams(self) -> dict[str, str]:
         """Upstream name → base URL."""

@@ -3,28 +3,93 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.config import Settings
-from gateway.proxy import forward
+from gateway.limits import CircuitBreaker, RateLimiter
+from gateway.openapi import fetch_documents, merge_documents
+from gateway.proxy import UpstreamFailure, forward
 from gateway.routing import match_upstream
 from retailcare_shared.app import install_common
-from retailcare_shared.auth import TokenVerifier, current_principal
+from retailcare_shared.auth import Principal, TokenVerifier, current_principal
 from retailcare_shared.logging import configure_logging, get_logger
-from retailcare_shared.problems import NotFound
+from retailcare_shared.problems import NotFound, ServiceUnavailable, TooManyRequests
 
 log = get_logger(__name__)
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
+class Gateway:
+    """Per-process gateway state: upstream client, rate-limit buckets, circuit breakers."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.upstreams = settings.upstreams()
+        self.limiter = RateLimiter()
+        self.breakers = {
+            name: CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds)
+            for name in self.upstreams
+        }
+
+    def is_public(self, path: str) -> bool:
+        """The public survey-token endpoints need no token."""
+        return any(path.startswith(prefix) for prefix in self.settings.public_prefixes)
+
+    def admit(self, request: Request, principal: Principal | None) -> None:
+        """Apply the caller's rate limit (429 with Retry-After when exceeded)."""
+        now = time.monotonic()
+        if principal is None:
+            address = request.client.host if request.client else "unknown"
+            limit = self.settings.rate_limit_public
+            wait = self.limiter.check(f"address:{address}", limit.rate, limit.burst, now)
+        else:
+            limits = [
+                self.settings.rate_limits_by_role[role]
+                for role in principal.roles
+                if role in self.settings.rate_limits_by_role
+            ]
+            limit = (
+                max(limits, key=lambda item: item.rate)
+                if limits
+                else self.settings.rate_limit_default
+            )
+            wait = self.limiter.check(f"sub:{principal.sub}", limit.rate, limit.burst, now)
+        if wait:
+            raise TooManyRequests("rate limit exceeded; slow down", retry_after_seconds=wait)
+
+    async def send(self, request: Request, upstream: str) -> Response:
+        """Forward through the upstream's circuit breaker."""
+        breaker = self.breakers[upstream]
+        now = time.monotonic()
+        if not breaker.allow(now):
+            raise ServiceUnavailable(
+                f"{upstream} is failing; not forwarding for now", breaker.retry_after(now)
+            )
+        try:
+            response = await forward(request, self.client, self.upstreams[upstream], upstream)
+        except UpstreamFailure:
+            breaker.record_failure(time.monotonic())
+            raise
+        if response.status_code in (502, 503, 504):
+            breaker.record_failure(time.monotonic())
+        else:
+            breaker.record_success()
+        return response
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The gateway application (uvicorn factory)."""
     settings = settings or Settings.load()
-    upstreams = settings.upstreams()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,14 +99,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
         async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
-            app.state.http = client
-            log.info("service_started", port=settings.port, upstreams=upstreams)
+            app.state.gateway = Gateway(settings, client)
+            log.info("service_started", port=settings.port, upstreams=settings.upstreams())
             yield
 
-    app = FastAPI(title="RetailCare gateway", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title="RetailCare API",
+        version="1.0.0",
+        description="The public API of RetailCare, through the gateway.",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     install_common(app, "gateway", settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=PROXY_METHODS,
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location"],
+            max_age=600,
+        )
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -58,14 +146,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Prometheus text format."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        """One document for the whole API: the services' own documents merged."""
+        gateway: Gateway = request.app.state.gateway
+        documents, missing = await fetch_documents(gateway.client, gateway.upstreams)
+        merged: dict[str, Any] = merge_documents(app.openapi(), documents, settings.routes)
+        if missing:
+            merged["info"] = {**merged["info"], "x-unavailable": missing}
+        return JSONResponse(merged)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI over the merged document."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="RetailCare API")
+
     @app.api_route("/api/v1/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
     async def proxy(request: Request) -> Response:
         """Route to the owning service; the token is checked here too (defence in depth)."""
+        gateway: Gateway = request.app.state.gateway
         upstream = match_upstream(request.url.path, settings.routes)
         if upstream is None:
             raise NotFound(f"no service owns {request.url.path}")
-        if not any(request.url.path.startswith(prefix) for prefix in settings.public_prefixes):
-            current_principal(request)
-        return await forward(request, request.app.state.http, upstreams[upstream], upstream)
+        principal = None if gateway.is_public(request.url.path) else current_principal(request)
+        gateway.admit(request, principal)
+        return await gateway.send(request, upstream)
 
     return app

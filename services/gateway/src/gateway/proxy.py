@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from retailcare_shared.logging import get_logger, request_id_var
-from retailcare_shared.problems import ProblemError, ServiceUnavailable
+from retailcare_shared.problems import ProblemError
 
 log = get_logger(__name__)
 
@@ -28,10 +28,23 @@ HOP_BY_HOP = {
 RETRYABLE_METHODS = {"GET", "HEAD"}
 
 
-class GatewayTimeout(ProblemError):
+class UpstreamFailure(ProblemError):
+    """The owning service could not be reached or did not answer (counts against its breaker)."""
+
+
+class GatewayTimeout(UpstreamFailure):
     """The owning service did not answer in time."""
 
     status, type_slug = 504, "gateway-timeout"
+
+
+class UpstreamUnavailable(UpstreamFailure):
+    """The owning service refused the connection or is down."""
+
+    status, type_slug = 503, "service-unavailable"
+
+    def __init__(self, detail: str, retry_after_seconds: int = 2) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
 
 
 def forwarded_headers(request: Request) -> dict[str, str]:
@@ -69,9 +82,7 @@ async def forward(
             if attempt + 1 < attempts:
                 continue
             log.warning("upstream_unavailable", upstream=upstream, error=type(error).__name__)
-            raise ServiceUnavailable(
-                f"{upstream} is unavailable; retry shortly", retry_after_seconds=2
-            ) from None
+            raise UpstreamUnavailable(f"{upstream} is unavailable; retry shortly") from None
     headers = {
         name: value
         for name, value in upstream_response.headers.items()

@@ -71,3 +71,106 @@ async def test_unknown_api_path_is_404_and_anonymous_is_401(
         anonymous = await client.get("/api/v1/customers")
     assert unknown.status_code == 404
     assert anonymous.status_code == 401
+
+
+async def test_breaker_opens_after_repeated_failures() -> None:
+    settings = Settings(
+        auth_jwt_secret=TEST_JWT_SECRET,
+        kafka_bootstrap_servers="unused:9092",
+        customer_svc_url=f"http://127.0.0.1:{free_port()}",
+        valuation_svc_url="http://127.0.0.1:1",
+        complaint_svc_url="http://127.0.0.1:1",
+        survey_svc_url="http://127.0.0.1:1",
+        breaker_failure_threshold=3,
+        breaker_reset_seconds=60,
+    )
+    async with (
+        running(create_app(settings)) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
+    ):
+        first = [await client.get("/api/v1/customers", headers=bearer(["admin"])) for _ in range(3)]
+        tripped = await client.get("/api/v1/customers", headers=bearer(["admin"]))
+        other = await client.get("/api/v1/complaints", headers=bearer(["admin"]))
+    assert [response.json()["detail"] for response in first] == [
+        "customer-svc is unavailable; retry shortly"
+    ] * 3
+    assert tripped.status_code == 503
+    assert "not forwarding for now" in tripped.json()["detail"]
+    assert 55 <= int(tripped.headers["retry-after"]) <= 60
+    assert "complaint-svc is unavailable" in other.json()["detail"]  # breakers are per upstream
+
+
+async def test_rate_limit_per_client_and_per_address_for_public_paths() -> None:
+    settings = Settings(
+        auth_jwt_secret=TEST_JWT_SECRET,
+        kafka_bootstrap_servers="unused:9092",
+        customer_svc_url="http://127.0.0.1:1",
+        valuation_svc_url="http://127.0.0.1:1",
+        complaint_svc_url="http://127.0.0.1:1",
+        survey_svc_url="http://127.0.0.1:1",
+        rate_limit_default={"rate": 0.5, "burst": 2},
+        rate_limit_public={"rate": 0.5, "burst": 1},
+        breaker_failure_threshold=1000,
+    )
+    async with (
+        running(create_app(settings)) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
+    ):
+        calls = [
+            await client.get("/api/v1/customers", headers=bearer(["analyst"], sub="bob"))
+            for _ in range(3)
+        ]
+        carol = await client.get("/api/v1/customers", headers=bearer(["analyst"], sub="carol"))
+        public = [await client.get("/api/v1/survey-invitations/tok") for _ in range(2)]
+    assert [response.status_code for response in calls] == [503, 503, 429]
+    assert calls[2].headers["retry-after"] == "2"
+    assert calls[2].headers["content-type"] == "application/problem+json"
+    assert carol.status_code == 503  # another client has its own bucket
+    assert [response.status_code for response in public] == [503, 429]
+
+
+async def test_cors_preflight_only_for_configured_origins() -> None:
+    settings = Settings(
+        auth_jwt_secret=TEST_JWT_SECRET,
+        kafka_bootstrap_servers="unused:9092",
+        customer_svc_url="http://127.0.0.1:1",
+        valuation_svc_url="http://127.0.0.1:1",
+        complaint_svc_url="http://127.0.0.1:1",
+        survey_svc_url="http://127.0.0.1:1",
+        cors_origins=["https://app.retailcare.example"],
+    )
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Authorization",
+    }
+    async with (
+        running(create_app(settings)) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
+    ):
+        allowed = await client.options(
+            "/api/v1/complaints",
+            headers={"Origin": "https://app.retailcare.example", **preflight},
+        )
+        refused = await client.options(
+            "/api/v1/complaints", headers={"Origin": "https://evil.example", **preflight}
+        )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.retailcare.example"
+    assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_merged_openapi_names_unreachable_services(gateway: tuple[FastAPI, int]) -> None:
+    app, _ = gateway
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw"
+    ) as client:
+        document = await client.get("/openapi.json")
+        docs = await client.get("/docs")
+    assert document.status_code == 200
+    assert set(document.json()["info"]["x-unavailable"]) == {
+        "customer-svc",
+        "valuation-svc",
+        "survey-svc",
+        "complaint-svc",
+    }
+    assert "swagger-ui" in docs.text
