@@ -147,3 +147,38 @@ def spread_of(values: list[float]) -> float:
         return 0.0
     quartiles = statistics.quantiles(values, n=4)
     return (quartiles[2] - quartiles[0]) / 2
+
+
+@contextlib.contextmanager
+def service_process(
+    module: str, prefix: str, port: int, environment: dict[str, str]
+) -> Iterator[str]:
+    """Run `python -m <module> serve` on a port until the block ends; yield its base URL."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {
+        **os.environ,
+        **environment,
+        f"{prefix}PORT": str(port),
+        f"{prefix}HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen([sys.executable, "-m", module, "serve"], env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base_url + "/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{module} did not become ready") from None
+                time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

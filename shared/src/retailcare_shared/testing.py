@@ -11,6 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -27,7 +31,7 @@ from sqlalchemy.engine import make_url
 from retailcare_shared.app import ServiceDefinition, create_service_app
 from retailcare_shared.auth import issue_token
 from retailcare_shared.db import Database
-from retailcare_shared.devstack import LocalBroker, LocalPostgres
+from retailcare_shared.devstack import LocalBroker, LocalPostgres, free_port
 from retailcare_shared.events import Envelope, decode, encode
 from retailcare_shared.migrations import upgrade_to_head
 
@@ -316,3 +320,71 @@ async def eventually(check: Any, *, timeout: float = 30.0, interval: float = 0.1
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+STACK_PREFIXES = {
+    "customer-svc": "CUSTOMER_SVC_",
+    "valuation-svc": "VALUATION_SVC_",
+    "complaint-svc": "COMPLAINT_SVC_",
+    "survey-svc": "SURVEY_SVC_",
+    "gateway": "GATEWAY_",
+}
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Ports of the running processes and the topic prefix they use."""
+
+    ports: dict[str, int]
+    topic_prefix: str
+
+    def url(self, process: str = "gateway") -> str:
+        """Base URL of one process."""
+        return f"http://127.0.0.1:{self.ports[process]}"
+
+
+@pytest.fixture(scope="session")
+def stack(
+    postgres_server_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """What `make run` runs (`retailcare_shared.devrun`), stopped with Ctrl-C at the end."""
+    ports = {name: free_port() for name in STACK_PREFIXES}
+    prefix = f"e2e{uuid.uuid4().hex[:8]}."
+    environment = {
+        **os.environ,
+        "DATABASE_SERVER_URL": postgres_server_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "RETAILCARE_DATA_DIR": str(tmp_path_factory.mktemp("stack")),
+        **{f"{STACK_PREFIXES[name]}PORT": str(port) for name, port in ports.items()},
+        # e2e flows wait for consumers: poll the outbox often, sweep deadlines often.
+        **{f"{p}OUTBOX_POLL_SECONDS": "0.2" for p in STACK_PREFIXES.values()},
+    }
+    environment.pop("AUTH_JWT_SECRET", None)  # make run's own default applies
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retailcare_shared.devrun"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            pytest.fail("make run exited early:\n" + "".join(output[-40:]))
+        output.append(line)
+        if "Ctrl-C stops everything" in line:
+            break
+    else:
+        process.kill()
+        pytest.fail("make run did not come up:\n" + "".join(output[-40:]))
+    try:
+        yield Stack(ports, prefix)
+    finally:
+        process.send_signal(signal.SIGINT)
+        remaining, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, remaining[-2000:]
+        assert "[make run] stopped" in remaining
