@@ -13,7 +13,8 @@ from valuation_svc.main import definition
 async def service(
     database_factory: DatabaseFactory, bus: TestBus
 ) -> AsyncIterator[ServiceUnderTest]:
-    async with running_service(definition, database_factory, bus) as running:
+    # Workers poll quickly so a queued run starts at once in tests.
+    async with running_service(definition, database_factory, bus, run_poll_seconds=0.2) as running:
         yield running
 
 

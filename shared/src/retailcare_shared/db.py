@@ -26,10 +26,19 @@ NAMING_CONVENTION = {
 }
 
 
-class Base(DeclarativeBase):
-    """Declarative base for every service's models (each service has its own database)."""
+def new_metadata() -> MetaData:
+    """A MetaData with the house naming convention (one per service: see each `database.py`)."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+class Base(DeclarativeBase):
+    """Declarative base of the platform tables (outbox, inbox, idempotency keys).
+
+    Each service declares its own base with `new_metadata()`, so several services' models can
+    live in one process (the end-to-end tests) without their table names colliding.
+    """
+
+    metadata = new_metadata()
 
 
 class Database:

@@ -1,0 +1,174 @@
+"""HTTP: valuation runs, results, previews and value models (thin)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from retailcare_shared.auth import Principal, require_roles
+from retailcare_shared.db import DbSession
+from retailcare_shared.events import Quadrant, ValueClass
+from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
+from retailcare_shared.problems import InvalidInput, NotFound
+from valuation_svc.access import county_scope, load_shop, manager_scope
+from valuation_svc.valuation import repository, service
+from valuation_svc.valuation.models import ValuationResult
+from valuation_svc.valuation.schemas import (
+    PERIOD_PATTERN,
+    PreviewIn,
+    ResultOut,
+    RunAccepted,
+    RunIn,
+    RunOut,
+    RunSummaryOut,
+    ValueModelIn,
+    ValueModelOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["valuation"])
+
+RunWriter = Annotated[Principal, Depends(require_roles("supervisor"))]
+RunReader = Annotated[Principal, Depends(require_roles("supervisor", "analyst"))]
+ResultReader = Annotated[
+    Principal, Depends(require_roles("supervisor", "analyst", "customer_manager"))
+]
+ShopReader = Annotated[
+    Principal,
+    Depends(
+        require_roles("supervisor", "analyst", "customer_manager", "call_center", "order_platform")
+    ),
+]
+ModelReader = Annotated[Principal, Depends(require_roles("supervisor", "analyst"))]
+ModelAdmin = Annotated[Principal, Depends(require_roles("admin"))]
+PeriodQuery = Annotated[str | None, Query(pattern=PERIOD_PATTERN)]
+
+
+@router.post("/valuation-runs", status_code=202, response_model=RunAccepted)
+async def start_run(
+    body: RunIn, request: Request, session: DbSession, user: RunWriter
+) -> RunAccepted:
+    """Queue a valuation run; a background worker executes it."""
+    run = await service.create_run(session, user, body)
+    # Wake this replica's worker once the request's transaction has committed.
+    wake = getattr(request.app.state, "valuation_wake", None)
+    if wake is not None:
+        wake.set()
+    return RunAccepted(run_id=run.id, status=run.status)
+
+
+@router.get("/valuation-runs/{run_id}", response_model=RunOut)
+async def get_run(run_id: uuid.UUID, session: DbSession, user: RunReader) -> Any:
+    """A run's status and progress."""
+    return RunOut.model_validate(
+        await service.load_run(session, user, run_id), from_attributes=True
+    )
+
+
+@router.get("/valuation-runs/{run_id}/summary", response_model=RunSummaryOut)
+async def get_run_summary(run_id: uuid.UUID, session: DbSession, user: RunReader) -> RunSummaryOut:
+    """Counts per class x quadrant, per county, score deciles, shops not evaluated and why."""
+    run = await service.load_run(session, user, run_id)
+    return RunSummaryOut(run_id=run.id, status=run.status, summary=run.summary)
+
+
+@router.get("/valuations", response_model=Page[ResultOut])
+async def list_valuations(
+    session: DbSession,
+    user: ResultReader,
+    params: Annotated[PageParams, Depends(page_params)],
+    period: PeriodQuery = None,
+    run_id: uuid.UUID | None = None,
+    county: Annotated[str | None, Query(max_length=50)] = None,
+    value_class: ValueClass | None = None,
+    quadrant: Quadrant | None = None,
+) -> Page[Any]:
+    """Results of a run (or of a period's current run) with filters."""
+    if run_id is None:
+        if period is None:
+            raise InvalidInput("period", "required", "give period or run_id")
+        run = await repository.latest_completed_run(session, period, county_scope(user, county))
+        if run is None:
+            return Page(items=[], next_cursor=None)
+        run_id = run.id
+    else:
+        await service.load_run(session, user, run_id)
+    statement = repository.results_query(
+        run_id,
+        county=county_scope(user, county),
+        value_class=value_class,
+        quadrant=quadrant,
+        manager_id=manager_scope(user),
+    )
+    rows = (
+        await session.scalars(keyset_page(statement, [ValuationResult.customer_id], params))
+    ).all()
+    models = service.ModelCache(session)
+    shaped = [service.shape_result(row, await models.get(row.model_version)) for row in rows]
+    return make_page(shaped, params, lambda result: (result.customer_id,))
+
+
+@router.get("/customers/{customer_id}/valuation", response_model=ResultOut)
+async def customer_valuation(
+    customer_id: uuid.UUID, session: DbSession, user: ShopReader, period: PeriodQuery = None
+) -> ResultOut:
+    """A shop's latest result (of the period, if given)."""
+    await load_shop(session, user, customer_id)
+    found = await repository.customer_result(session, customer_id, period)
+    if found is None:
+        raise NotFound(f"customer {customer_id} has no valuation result yet")
+    result, _ = found
+    return service.shape_result(result, await service.ModelCache(session).get(result.model_version))
+
+
+@router.get("/customers/{customer_id}/valuation-history", response_model=list[ResultOut])
+async def customer_valuation_history(
+    customer_id: uuid.UUID, session: DbSession, user: ShopReader
+) -> list[ResultOut]:
+    """Every completed result of a shop, newest first."""
+    await load_shop(session, user, customer_id)
+    models = service.ModelCache(session)
+    return [
+        service.shape_result(result, await models.get(result.model_version))
+        for result, _ in await repository.customer_history(session, customer_id)
+    ]
+
+
+@router.post("/valuations/preview", response_model=ResultOut)
+async def preview_valuation(body: PreviewIn, session: DbSession, user: ResultReader) -> ResultOut:
+    """What-if scoring of one shop against its group's last run; nothing is stored."""
+    shop = await load_shop(session, user, body.customer_id)
+    return await service.preview(session, shop, body)
+
+
+@router.get("/value-models", response_model=list[ValueModelOut])
+async def list_value_models(session: DbSession, user: ModelReader) -> list[Any]:
+    """Every value model version."""
+    return [
+        ValueModelOut.model_validate(m, from_attributes=True)
+        for m in await repository.list_models(session)
+    ]
+
+
+@router.get("/value-models/active", response_model=ValueModelOut)
+async def active_value_model(session: DbSession, user: ModelReader) -> Any:
+    """The active value model."""
+    model = await repository.active_model(session)
+    if model is None:
+        raise NotFound("no active value model")
+    return ValueModelOut.model_validate(model, from_attributes=True)
+
+
+@router.post("/value-models", status_code=201, response_model=ValueModelOut)
+async def create_value_model(body: ValueModelIn, session: DbSession, user: ModelAdmin) -> Any:
+    """A new (inactive) model version; 422 naming the field when it is not valid."""
+    model = await service.create_model(session, user, body)
+    return ValueModelOut.model_validate(model, from_attributes=True)
+
+
+@router.post("/value-models/{version}/activate", response_model=ValueModelOut)
+async def activate_value_model(version: int, session: DbSession, user: ModelAdmin) -> Any:
+    """Make a version the active one (runs started afterwards use it)."""
+    model = await service.activate(session, version)
+    return ValueModelOut.model_validate(model, from_attributes=True)
