@@ -13,7 +13,19 @@ from retailcare_shared.testing import DatabaseFactory, ServiceUnderTest, TestBus
 async def service(
     database_factory: DatabaseFactory, bus: TestBus
 ) -> AsyncIterator[ServiceUnderTest]:
-    async with running_service(definition, database_factory, bus) as running:
+    # The sweeper is driven explicitly by the tests (sweep()), never by the clock.
+    async with running_service(definition, database_factory, bus, sweeper_enabled=False) as running:
+        yield running
+
+
+@pytest.fixture
+async def quiet_service(
+    database_factory: DatabaseFactory, bus: TestBus
+) -> AsyncIterator[ServiceUnderTest]:
+    """The service without consumers (no consumer-group join) for HTTP-only tests."""
+    async with running_service(
+        definition, database_factory, bus, sweeper_enabled=False, consumers_enabled=False
+    ) as running:
         yield running
 
 

@@ -1,0 +1,294 @@
+"""Complaint endpoints: intake, reads, lifecycle actions, timeline, case analysis."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from complaint_svc.complaints import repository, service
+from complaint_svc.complaints.access import HANDLERS, READERS, scoped, shape
+from complaint_svc.complaints.catalogue import ServiceItem
+from complaint_svc.complaints.exceptions import ComplaintNotFound
+from complaint_svc.complaints.lifecycle import Status
+from complaint_svc.complaints.models import Complaint
+from complaint_svc.complaints.schemas import (
+    AssignIn,
+    CaseAnalysisIn,
+    CaseAnalysisOut,
+    CategoryOut,
+    CloseIn,
+    ComplaintIn,
+    ComplaintOut,
+    NoteIn,
+    ReopenIn,
+    ResolveIn,
+    StartIn,
+    TimelineOut,
+)
+from complaint_svc.context import ComplaintContext, request_context
+from retailcare_shared.auth import Principal, require_roles
+from retailcare_shared.db import DbSession
+from retailcare_shared.http import Page, PageParams, check_if_match, etag, keyset_page, make_page
+from retailcare_shared.http import page_params as read_page_params
+from retailcare_shared.idempotency import Idempotency
+from retailcare_shared.problems import InvalidInput
+
+router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
+
+Reader = Annotated[Principal, Depends(require_roles(*READERS))]
+Handler = Annotated[Principal, Depends(require_roles(*HANDLERS))]
+Supervisor = Annotated[Principal, Depends(require_roles("supervisor"))]
+Intake = Annotated[Principal, Depends(require_roles("call_center"))]
+Context = Annotated[ComplaintContext, Depends(request_context)]
+
+
+async def _load(
+    session: DbSession, principal: Principal, complaint_id: uuid.UUID, *, lock: bool
+) -> Complaint:
+    statement = scoped(select(Complaint).where(Complaint.id == complaint_id), principal)
+    if lock:
+        statement = statement.with_for_update(of=Complaint)
+    complaint: Complaint | None = await session.scalar(statement)
+    if complaint is None:
+        raise ComplaintNotFound(complaint_id)
+    return complaint
+
+
+async def readable_complaint(
+    complaint_id: uuid.UUID, session: DbSession, principal: Reader
+) -> Complaint:
+    """Load-or-404 with the caller's scope (another manager's complaint is a 404)."""
+    return await _load(session, principal, complaint_id, lock=False)
+
+
+async def handled_complaint(
+    complaint_id: uuid.UUID,
+    session: DbSession,
+    principal: Handler,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Complaint:
+    """Load-or-404 for a write, row locked; an If-Match, when sent, must match."""
+    complaint = await _load(session, principal, complaint_id, lock=True)
+    if if_match is not None:
+        check_if_match(if_match, complaint.version)
+    return complaint
+
+
+Readable = Annotated[Complaint, Depends(readable_complaint)]
+Handled = Annotated[Complaint, Depends(handled_complaint)]
+
+
+def _respond(complaint: Complaint, principal: Principal, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(
+        jsonable_encoder(shape(complaint, principal)),
+        status_code=status_code,
+        headers={"ETag": etag(complaint.version)},
+    )
+
+
+@router.post("", status_code=201, response_model=ComplaintOut)
+async def file_complaint(
+    body: ComplaintIn,
+    session: DbSession,
+    idempotency: Idempotency,
+    principal: Intake,
+    context: Context,
+) -> Response:
+    """Take a complaint (call centre); retries with the same Idempotency-Key replay the answer."""
+    complaint = await service.file_complaint(session, context, body, principal.sub)
+    return await idempotency.remember(
+        shape(complaint, principal),
+        status_code=201,
+        headers={
+            "ETag": etag(complaint.version),
+            "Location": f"/api/v1/complaints/{complaint.id}",
+        },
+    )
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+async def categories(principal: Reader, context: Context) -> list[CategoryOut]:
+    """The category catalogue."""
+    return [
+        CategoryOut(code=code, group=group, label=label)
+        for code, (group, label) in context.catalogue.items()
+    ]
+
+
+@router.get("", response_model=Page[ComplaintOut])
+async def list_complaints(
+    session: DbSession,
+    principal: Reader,
+    params: Annotated[PageParams, Depends(read_page_params)],
+    customer_id: uuid.UUID | None = None,
+    status: Status | None = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    service_item: ServiceItem | None = None,
+    assignee: Annotated[str | None, Query(max_length=100)] = None,
+    received_by: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool | None = None,
+    from_date: Annotated[date | None, Query(alias="from")] = None,
+    to_date: Annotated[date | None, Query(alias="to")] = None,
+    county: Annotated[str | None, Query(max_length=100)] = None,
+    district: Annotated[str | None, Query(max_length=100)] = None,
+) -> Page[Any]:
+    """Search complaints (newest first), within the caller's scope."""
+    if from_date and to_date and from_date > to_date:
+        raise InvalidInput("from", "before_to", "must not be after `to`")
+    statement = repository.filtered(
+        scoped(select(Complaint), principal),
+        customer_id=customer_id,
+        status=status,
+        category=category,
+        service_item=service_item,
+        assignee=assignee,
+        received_by=received_by,
+        overdue=overdue,
+        from_date=from_date,
+        to_date=to_date,
+        county=county,
+        district=district,
+    )
+    rows = (
+        await session.scalars(keyset_page(statement, [Complaint.seq], params, descending=True))
+    ).all()
+    return make_page(rows, params, lambda row: (row.seq,), shape=lambda row: shape(row, principal))
+
+
+@router.get("/by-ref/{ref}", response_model=ComplaintOut)
+async def by_ref(
+    ref: Annotated[str, Path(max_length=32)], session: DbSession, principal: Reader
+) -> Response:
+    """A complaint by its human reference (for phone conversations)."""
+    complaint = await session.scalar(
+        scoped(select(Complaint).where(Complaint.ref == ref), principal)
+    )
+    if complaint is None:
+        raise ComplaintNotFound(ref)
+    return _respond(complaint, principal)
+
+
+@router.get("/{complaint_id}", response_model=ComplaintOut)
+async def get_complaint(complaint: Readable, principal: Reader) -> Response:
+    """One complaint (ETag = version)."""
+    return _respond(complaint, principal)
+
+
+@router.get("/{complaint_id}/timeline", response_model=list[TimelineOut])
+async def get_timeline(complaint: Readable, session: DbSession) -> list[Any]:
+    """Every action on the complaint with actor, time and note."""
+    return list(await repository.timeline(session, complaint.id))
+
+
+@router.post("/{complaint_id}/assign", response_model=ComplaintOut)
+async def assign(
+    body: AssignIn, complaint: Handled, session: DbSession, principal: Handler, context: Context
+) -> Response:
+    """Assign, or hand over (note required)."""
+    await service.assign(
+        session, context, complaint, assignee=body.assignee, note=body.note, actor=principal.sub
+    )
+    return _respond(complaint, principal)
+
+
+@router.post("/{complaint_id}/start", response_model=ComplaintOut)
+async def start(
+    complaint: Handled, session: DbSession, principal: Handler, body: StartIn | None = None
+) -> Response:
+    """Start working on an assigned complaint."""
+    await service.start(session, complaint, note=body.note if body else None, actor=principal.sub)
+    return _respond(complaint, principal)
+
+
+@router.post("/{complaint_id}/resolve", response_model=ComplaintOut)
+async def resolve(
+    body: ResolveIn, complaint: Handled, session: DbSession, principal: Handler, context: Context
+) -> Response:
+    """Resolve with resolution and root cause."""
+    await service.resolve(
+        session,
+        context,
+        complaint,
+        resolution=body.resolution,
+        root_cause=body.root_cause,
+        actor=principal.sub,
+    )
+    return _respond(complaint, principal)
+
+
+@router.post("/{complaint_id}/close", response_model=ComplaintOut)
+async def close(
+    body: CloseIn, complaint: Handled, session: DbSession, principal: Handler, context: Context
+) -> Response:
+    """Close a resolved complaint with the callback's verdict."""
+    await service.close(
+        session, context, complaint, callback_satisfied=body.callback_satisfied, actor=principal.sub
+    )
+    return _respond(complaint, principal)
+
+
+@router.post("/{complaint_id}/reopen", response_model=ComplaintOut)
+async def reopen(
+    body: ReopenIn, complaint: Handled, session: DbSession, principal: Handler, context: Context
+) -> Response:
+    """Reopen (records a repeat complaint; header Repeat-Complaint-Id names it)."""
+    repeat = await service.reopen(
+        session, context, complaint, reason=body.reason, actor=principal.sub
+    )
+    response = _respond(complaint, principal)
+    response.headers["Repeat-Complaint-Id"] = str(repeat.id)
+    return response
+
+
+@router.post("/{complaint_id}/notes", status_code=201, response_model=ComplaintOut)
+async def add_note(
+    body: NoteIn, complaint: Handled, session: DbSession, principal: Handler
+) -> Response:
+    """Add a note to the timeline."""
+    await service.add_note(session, complaint, text=body.text, actor=principal.sub)
+    return _respond(complaint, principal, status_code=201)
+
+
+@router.put("/{complaint_id}/case-analysis", response_model=CaseAnalysisOut)
+async def put_case_analysis(
+    body: CaseAnalysisIn,
+    complaint_id: uuid.UUID,
+    session: DbSession,
+    principal: Supervisor,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Create or replace the case analysis (replacing needs If-Match)."""
+    complaint = await _load(session, principal, complaint_id, lock=True)
+    existing = await repository.get_case_analysis(session, complaint.id)
+    if existing is not None:
+        check_if_match(if_match, existing.version)
+    created = existing is None
+    analysis = await service.save_case_analysis(
+        session, complaint, body, existing=existing, actor=principal.sub
+    )
+    return JSONResponse(
+        jsonable_encoder(CaseAnalysisOut.model_validate(analysis)),
+        status_code=201 if created else 200,
+        headers={"ETag": etag(analysis.version)},
+    )
+
+
+@router.get("/{complaint_id}/case-analysis", response_model=CaseAnalysisOut)
+async def get_case_analysis(
+    complaint_id: uuid.UUID, session: DbSession, principal: Reader
+) -> Response:
+    """The case analysis of a complaint."""
+    complaint = await _load(session, principal, complaint_id, lock=False)
+    analysis = await repository.get_case_analysis(session, complaint.id, lock=False)
+    if analysis is None:
+        raise ComplaintNotFound(f"{complaint_id} case analysis")
+    return JSONResponse(
+        jsonable_encoder(CaseAnalysisOut.model_validate(analysis)),
+        headers={"ETag": etag(analysis.version)},
+    )
