@@ -151,7 +151,7 @@ def create_service_app(
     app.state.version_table = definition.version_table
     app.state.token_verifier = TokenVerifier(settings)
     app.state.events = EventRecorder(definition.name)
-    install_common(app, definition.name, settings.max_body_bytes)
+    install_common(app, definition.name, settings.max_body_bytes, settings.max_body_bytes_by_path)
     app.include_router(operations_router)
     for router in definition.routers:
         app.include_router(router)
@@ -171,7 +171,9 @@ async def purge_idempotency_keys(app: FastAPI) -> None:
             await asyncio.wait_for(app.state.stop_jobs.wait(), timeout=600)
 
 
-def install_common(app: FastAPI, service: str, max_body_bytes: int) -> None:
+def install_common(
+    app: FastAPI, service: str, max_body_bytes: int, path_limits: dict[str, int] | None = None
+) -> None:
     """Problems, idempotent replays and the request middleware every app shares."""
     install_problem_handlers(app)
 
@@ -180,7 +182,7 @@ def install_common(app: FastAPI, service: str, max_body_bytes: int) -> None:
         return replay_response(error)
 
     app.add_exception_handler(IdempotentReplay, replay)
-    app.add_middleware(BodyGuardMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=max_body_bytes, path_limits=path_limits)
     app.add_middleware(RequestContextMiddleware, service=service)
 
 

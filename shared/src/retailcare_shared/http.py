@@ -6,10 +6,11 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -22,6 +23,14 @@ class InputModel(BaseModel):
     """Base of every request body: unknown fields are rejected so typos never pass silently."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refuse it here with a 422 rather than fail later.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 def etag(version: int) -> str:
@@ -93,7 +102,8 @@ def keyset_page(
         raw = decode_cursor(params.cursor, len(columns))
         try:
             values = [
-                column.type.python_type(value) for column, value in zip(columns, raw, strict=True)
+                _parse_cursor_value(column.type.python_type, value)
+                for column, value in zip(columns, raw, strict=True)
             ]
         except (ValueError, TypeError, NotImplementedError):
             raise InvalidInput("cursor", "format", "not a cursor returned by this API") from None
@@ -101,6 +111,15 @@ def keyset_page(
         statement = statement.where(key < tuple_(*values) if descending else key > tuple_(*values))
     ordering = [column.desc() if descending else column.asc() for column in columns]
     return statement.order_by(*ordering).limit(params.limit + 1)
+
+
+def _parse_cursor_value(python_type: type, raw: str) -> Any:
+    """A sort-key value from its cursor text (str() of the value when the cursor was made)."""
+    if python_type is datetime:
+        return datetime.fromisoformat(raw)
+    if python_type is date:
+        return date.fromisoformat(raw)
+    return python_type(raw)
 
 
 def make_page(

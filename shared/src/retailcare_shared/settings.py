@@ -100,6 +100,8 @@ class ServiceSettings(PlatformSettings):
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Exact paths allowed larger bodies than MAX_BODY_BYTES (JSON object: path → bytes).
+    max_body_bytes_by_path: dict[str, int] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _asyncpg_url(self) -> Self:

@@ -67,6 +67,10 @@ class Settings(PlatformSettings):
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # A batch of 1,000 orders x 10 lines is about 1.6 MB of JSON.
+    max_body_bytes_by_path: dict[str, int] = Field(
+        default_factory=lambda: {"/api/v1/orders/batch": 8 * 1024 * 1024}
+    )
     # Per client (token subject); a role listed here overrides the default (most generous wins).
     rate_limit_default: RateLimit = RateLimit(rate=50, burst=100)
     rate_limits_by_role: dict[str, RateLimit] = Field(default_factory=dict)

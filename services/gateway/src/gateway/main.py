@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
-    install_common(app, "gateway", settings.max_body_bytes)
+    install_common(app, "gateway", settings.max_body_bytes, settings.max_body_bytes_by_path)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
