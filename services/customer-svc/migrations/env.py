@@ -1,7 +1,7 @@
 """Alembic environment of customer-svc (async, own version table)."""
 
+from customer_svc.common.db import Base
 from customer_svc.main import definition
-from retailcare_shared.db import Base
 from retailcare_shared.migrations import run_env
 
 run_env(Base.metadata, definition.version_table)

@@ -2,13 +2,20 @@
 
 from fastapi import FastAPI
 
+from customer_svc.classification.handlers import subscription as classification
 from customer_svc.config import Settings
+from customer_svc.customers.router import router as customers
+from customer_svc.managers.router import router as managers
+from customer_svc.orders.router import router as orders
+from customer_svc.visits.router import router as visits
 from retailcare_shared.app import ServiceDefinition, create_service_app, locate_service_dir
 
 definition = ServiceDefinition(
     name="customer-svc",
     settings_class=Settings,
     service_dir=locate_service_dir(__file__),
+    routers=[orders, customers, managers, visits],
+    subscriptions=[classification],
     description="Shops with full history, customer managers, orders, visits and violations.",
 )
 

@@ -1,0 +1,1 @@
+"""classification domain of customer-svc."""

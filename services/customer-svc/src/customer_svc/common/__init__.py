@@ -1,0 +1,1 @@
+"""Helpers shared by the domains of customer-svc (time zone, paging, access scope)."""

@@ -1,0 +1,1 @@
+"""managers domain of customer-svc."""

@@ -1,0 +1,1 @@
+"""visits domain of customer-svc."""
