@@ -239,6 +239,27 @@ async def running_service(
                 yield ServiceUnderTest(app, client)
 
 
+@contextlib.asynccontextmanager
+async def serve_http(app: FastAPI) -> AsyncIterator[str]:
+    """Serve an already-running app over real HTTP on a free loopback port; yield its URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 def service_overrides(database_url: str, kafka: str) -> dict[str, Any]:
     """Settings overrides for a service under test (real database and broker)."""
     return {

@@ -79,6 +79,7 @@ class Settings(PlatformSettings):
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=10.0, gt=0)
     cors_origins: list[str] = Field(default_factory=list)
+    overview_timeout_seconds: float = Field(default=3.0, gt=0)
 
     def upstreams(self) -> dict[str, str]:
         """Upstream name → base URL."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from gateway.config import Settings
 from gateway.limits import CircuitBreaker, RateLimiter
 from gateway.openapi import fetch_documents, merge_documents
+from gateway.overview import build_overview
 from gateway.proxy import UpstreamFailure, forward
 from gateway.routing import match_upstream
 from retailcare_shared.app import install_common
@@ -160,6 +162,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def docs() -> HTMLResponse:
         """Swagger UI over the merged document."""
         return get_swagger_ui_html(openapi_url="/openapi.json", title="RetailCare API")
+
+    @app.get("/api/v1/customers/{customer_id}/overview", tags=["customer overview"])
+    async def customer_overview(customer_id: uuid.UUID, request: Request) -> dict[str, Any]:
+        """Customer-360: profile, valuation and plan, complaints, survey and callbacks at once.
+
+        A part whose service is down is null and its service is named in `unavailable`; a part
+        the caller's role may not read is null and named in `withheld`.
+        """
+        gateway: Gateway = request.app.state.gateway
+        principal = current_principal(request)
+        gateway.admit(request, principal)
+        return await build_overview(
+            gateway, request, customer_id, settings.overview_timeout_seconds
+        )
 
     @app.api_route("/api/v1/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
     async def proxy(request: Request) -> Response:

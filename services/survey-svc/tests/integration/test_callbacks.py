@@ -47,6 +47,12 @@ async def test_callbacks_from_resolved_complaints(service: ServiceUnderTest, bus
     assert [c["complaint_id"] for c in queue] == [str(unhappy), str(unreachable)]  # oldest due
     assert queue[0]["due_at"].startswith("2026-11-25T02:00:00")
     assert queue[0]["attempts"] == 0 and queue[0]["status"] == "pending"
+    of_shop = (await http.get(f"/api/v1/callbacks?customer_id={shop}", headers=CALL)).json()
+    assert len(of_shop["items"]) == 2
+    of_other = (
+        await http.get(f"/api/v1/callbacks?customer_id={uuid.uuid4()}", headers=CALL)
+    ).json()
+    assert of_other["items"] == []
     # Keyset pages over (due_at, id): the second page starts after the first.
     page = (await http.get("/api/v1/callbacks?limit=1", headers=CALL)).json()
     assert [c["complaint_id"] for c in page["items"]] == [str(unhappy)]

@@ -263,6 +263,19 @@ async def test_sampling_invitations_and_responses(service: ServiceUnderTest, bus
     answered = {i["id"]: i["status"] for i in await invitations(service, first["id"], ADMIN)}
     assert answered[b_invites[0]["id"]] == "completed"
 
+    # A shop's responses can be read back (the customer overview's "last survey result"),
+    # by its own manager but not by another.
+    shop = b_invites[0]["customer_id"]
+    latest = await http.get(
+        f"/api/v1/survey-responses?customer_id={shop}&limit=1", headers=AS_MANAGER_B
+    )
+    assert [item["id"] for item in latest.json()["items"]] == [entered.json()["id"]]
+    location = entered.headers["location"]
+    assert (await http.get(location, headers=AS_MANAGER_B)).json()["customer_id"] == shop
+    assert (await http.get(location, headers=AS_MANAGER_A)).status_code == 404
+    others = await http.get(f"/api/v1/survey-responses?customer_id={shop}", headers=AS_MANAGER_A)
+    assert others.json()["items"] == []
+
     # A shop may decline; it cannot answer afterwards.
     declined = await http.post(f"/api/v1/survey-invitations/{a_invites[2]['token']}/decline")
     assert declined.status_code == 204

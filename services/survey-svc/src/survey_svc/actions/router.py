@@ -9,14 +9,21 @@ from fastapi import APIRouter, Depends, Header, Response
 from sqlalchemy import select
 
 from retailcare_shared.db import DbSession
-from retailcare_shared.http import Page, PageParams, check_if_match, etag, make_page, page_params
+from retailcare_shared.http import (
+    Page,
+    PageParams,
+    check_if_match,
+    etag,
+    keyset_page,
+    make_page,
+    page_params,
+)
 from retailcare_shared.idempotency import Idempotency
 from survey_svc.access import CampaignAdmin, ResultsReader
 from survey_svc.actions import service
 from survey_svc.actions.models import ImprovementAction
 from survey_svc.actions.schemas import ActionIn, ActionOut, ActionPatch
 from survey_svc.campaigns import service as campaigns
-from survey_svc.pagination import keyset
 
 router = APIRouter(prefix="/api/v1/survey-campaigns", tags=["improvement actions"])
 
@@ -46,7 +53,7 @@ async def list_actions(
 ) -> Page[Any]:
     """A campaign's improvement actions, oldest first."""
     campaign = await campaigns.load(session, campaign_id, user)
-    statement = keyset(
+    statement = keyset_page(
         select(ImprovementAction).where(ImprovementAction.campaign_id == campaign.id),
         [ImprovementAction.created_at, ImprovementAction.id],
         params,

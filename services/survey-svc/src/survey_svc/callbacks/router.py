@@ -8,13 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from retailcare_shared.db import DbSession
-from retailcare_shared.http import Page, PageParams, make_page, page_params
+from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
 from retailcare_shared.idempotency import Idempotency
 from survey_svc.access import CallbackWorker
 from survey_svc.callbacks import service
 from survey_svc.callbacks.models import Callback
 from survey_svc.callbacks.schemas import AttemptIn, CallbackOut, CallbackResponseIn, CallbackStatus
-from survey_svc.pagination import keyset
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
@@ -25,9 +24,12 @@ async def work_queue(
     user: CallbackWorker,
     params: Annotated[PageParams, Depends(page_params)],
     status: Annotated[CallbackStatus | None, Query()] = None,
+    customer_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Page[Any]:
     """Callbacks, oldest due first (`status=pending` is the work queue)."""
-    statement = keyset(service.queue(status, user), [Callback.due_at, Callback.id], params)
+    statement = keyset_page(
+        service.queue(status, user, customer_id), [Callback.due_at, Callback.id], params
+    )
     rows = (await session.scalars(statement)).all()
     return make_page(
         rows, params, lambda row: (row.due_at.isoformat(), row.id), shape=CallbackOut.model_validate

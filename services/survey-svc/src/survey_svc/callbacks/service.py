@@ -98,9 +98,11 @@ async def answer(
     return callback
 
 
-def queue(status: str | None, user: Principal) -> Select[Any]:
-    """Callbacks by status (the work queue), in the caller's scope."""
+def queue(status: str | None, user: Principal, customer_id: uuid.UUID | None = None) -> Select[Any]:
+    """Callbacks by status (the work queue) and optionally of one shop, in the caller's scope."""
     statement = select(Callback)
     if status is not None:
         statement = statement.where(Callback.status == status)
+    if customer_id is not None:
+        statement = statement.where(Callback.customer_id == customer_id)
     return scoped(statement, user)

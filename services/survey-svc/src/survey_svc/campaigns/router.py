@@ -8,13 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from retailcare_shared.db import DbSession
-from retailcare_shared.http import Page, PageParams, etag, make_page, page_params
+from retailcare_shared.http import Page, PageParams, etag, keyset_page, make_page, page_params
 from retailcare_shared.idempotency import Idempotency
 from survey_svc.access import CampaignAdmin, InvitationReader, ResultsReader, own_shops_only
 from survey_svc.campaigns import repository, service
 from survey_svc.campaigns.models import Campaign, Invitation
 from survey_svc.campaigns.schemas import CampaignIn, CampaignOut, InvitationOut, InvitationStatus
-from survey_svc.pagination import keyset
 
 router = APIRouter(prefix="/api/v1/survey-campaigns", tags=["campaigns"])
 
@@ -41,7 +40,7 @@ async def list_campaigns(
 ) -> Page[Any]:
     """Campaigns, newest first."""
     scoped = user.county is not None and not user.is_admin
-    statement = keyset(
+    statement = keyset_page(
         repository.listing(user.county, scoped),
         [Campaign.created_at, Campaign.id],
         params,
@@ -105,7 +104,7 @@ async def list_invitations(
 ) -> Page[Any]:
     """A campaign's invitations; a customer manager sees only their own shops'."""
     campaign = await service.load(session, campaign_id, user)
-    statement = keyset(
+    statement = keyset_page(
         repository.invitations(campaign.id, own_shops_only(user), status), [Invitation.id], params
     )
     rows = (await session.scalars(statement)).all()

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from retailcare_shared.db import DbSession
-from retailcare_shared.http import Page, PageParams, make_page, page_params
+from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
 from retailcare_shared.idempotency import Idempotency
 from survey_svc.access import QuestionnaireAdmin, QuestionnaireReader
-from survey_svc.pagination import keyset
 from survey_svc.questionnaires import repository, service
 from survey_svc.questionnaires.models import Questionnaire
 from survey_svc.questionnaires.schemas import QuestionnaireIn, QuestionnaireOut
@@ -38,7 +37,7 @@ async def list_questionnaires(
     code: Annotated[str | None, Query(max_length=100, pattern=r"^[a-z][a-z0-9_-]{1,99}$")] = None,
 ) -> Page[Any]:
     """Questionnaire versions by code, then version."""
-    statement = keyset(
+    statement = keyset_page(
         repository.listing(code), [Questionnaire.code, Questionnaire.version], params
     )
     rows = list((await session.scalars(statement)).all())

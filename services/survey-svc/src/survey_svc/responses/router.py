@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy import Select, select
 
+from retailcare_shared.auth import Principal
 from retailcare_shared.db import DbSession
+from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
 from retailcare_shared.idempotency import Idempotency
 from retailcare_shared.problems import Conflict, Gone, NotFound
-from survey_svc.access import ResponseWriter, county_visible, own_shops_only
+from survey_svc.access import InvitationReader, ResponseWriter, county_visible, own_shops_only
 from survey_svc.questionnaires import service as questionnaires
 from survey_svc.readmodel.models import CustomerView
 from survey_svc.responses import service
+from survey_svc.responses.models import SurveyResponse
 from survey_svc.responses.schemas import (
     InvitationView,
     PublicResponseIn,
@@ -116,3 +120,48 @@ async def enter_response(
     return await idempotency.remember(
         out, status_code=201, headers={"Location": f"/api/v1/survey-responses/{out.id}"}
     )
+
+
+def _visible_responses(user: Principal) -> Select[Any]:
+    """Responses the caller may read: their county's shops, a manager only their own."""
+    statement = select(SurveyResponse)
+    manager_id = own_shops_only(user)
+    if manager_id is None and (user.county is None or user.is_admin):
+        return statement
+    statement = statement.join(CustomerView, CustomerView.customer_id == SurveyResponse.customer_id)
+    if manager_id is not None:
+        statement = statement.where(CustomerView.manager_id == manager_id)
+    if user.county is not None and not user.is_admin:
+        statement = statement.where(CustomerView.county == user.county)
+    return statement
+
+
+@staff.get("", response_model=Page[ResponseOut])
+async def list_responses(
+    session: DbSession,
+    user: InvitationReader,
+    params: Annotated[PageParams, Depends(page_params)],
+    customer_id: Annotated[uuid.UUID | None, Query()] = None,
+) -> Page[Any]:
+    """Recorded responses, newest first (e.g. a shop's last survey result)."""
+    statement = _visible_responses(user)
+    if customer_id is not None:
+        statement = statement.where(SurveyResponse.customer_id == customer_id)
+    page = keyset_page(
+        statement, [SurveyResponse.created_at, SurveyResponse.id], params, descending=True
+    )
+    rows = (await session.scalars(page)).all()
+    return make_page(
+        rows, params, lambda row: (row.created_at, row.id), shape=ResponseOut.model_validate
+    )
+
+
+@staff.get("/{response_id}", response_model=ResponseOut)
+async def get_response(
+    response_id: uuid.UUID, session: DbSession, user: InvitationReader
+) -> ResponseOut:
+    """One recorded response (404 outside the caller's scope)."""
+    found = await session.scalar(_visible_responses(user).where(SurveyResponse.id == response_id))
+    if found is None:
+        raise NotFound(f"response {response_id} does not exist")
+    return ResponseOut.model_validate(found)
