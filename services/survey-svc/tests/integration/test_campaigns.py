@@ -238,8 +238,10 @@ async def test_sampling_invitations_and_responses(service: ServiceUnderTest, bus
     # the Idempotency-Key replays.
     b_invites = await invitations(service, first["id"], AS_MANAGER_B)
     a_invites = [i for i in all_invites if i["id"] not in {b["id"] for b in b_invites}]
+    # Manager B's first invitation not already answered through the public link above.
+    b_open = next(i for i in b_invites if i["id"] != all_invites[0]["id"])
     staff_body = {
-        "invitation_id": b_invites[0]["id"],
+        "invitation_id": b_open["id"],
         "answers": full_answers(1),
         "collected_by": "mgr-b",
     }
@@ -261,11 +263,11 @@ async def test_sampling_invitations_and_responses(service: ServiceUnderTest, bus
     assert replay.json()["id"] == entered.json()["id"]
     assert replay.headers["Idempotent-Replayed"] == "true"
     answered = {i["id"]: i["status"] for i in await invitations(service, first["id"], ADMIN)}
-    assert answered[b_invites[0]["id"]] == "completed"
+    assert answered[b_open["id"]] == "completed"
 
     # A shop's responses can be read back (the customer overview's "last survey result"),
     # by its own manager but not by another.
-    shop = b_invites[0]["customer_id"]
+    shop = b_open["customer_id"]
     latest = await http.get(
         f"/api/v1/survey-responses?customer_id={shop}&limit=1", headers=AS_MANAGER_B
     )
