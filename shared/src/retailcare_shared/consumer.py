@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from retailcare_shared.db import Database
 from retailcare_shared.events import Envelope, Payload, UnreadableEvent, decode, dlq_topic
+from retailcare_shared.kafka import LazyProducer
 from retailcare_shared.logging import correlation_id_var, get_logger
 from retailcare_shared.metrics import CONSUMER_LAG, CONSUMER_MESSAGES, DLQ_MESSAGES
 from retailcare_shared.platform_tables import InboxMessage
@@ -64,7 +65,7 @@ class ConsumerRunner:
         self.retry_backoff_seconds = retry_backoff_seconds
         self.max_reconnect_seconds = max_reconnect_seconds
         self._stopping = asyncio.Event()
-        self._dlq_producer: AIOKafkaProducer | None = None
+        self._dlq_producer = LazyProducer(producer_factory)
         self.started = asyncio.Event()
 
     def stop(self) -> None:
@@ -91,7 +92,7 @@ class ConsumerRunner:
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(consumer.stop(), timeout=5)
-        await self._close_dlq_producer()
+        await self._dlq_producer.close()
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping.is_set():
@@ -170,7 +171,7 @@ class ConsumerRunner:
         # The offset must not move past a message that is in neither the effect nor the DLQ.
         while True:
             try:
-                producer = await self._get_dlq_producer()
+                producer = await self._dlq_producer.get()
                 await producer.send_and_wait(
                     dlq_topic(record.topic), record.value, key=record.key, headers=headers
                 )
@@ -180,7 +181,7 @@ class ConsumerRunner:
                     # Leave the offset uncommitted: the message is redelivered after restart.
                     raise ShutdownBeforeDeadLetter(record.topic, record.offset) from dlq_error
                 log.warning("dlq_publish_failed", error=repr(dlq_error), retry_in=backoff)
-                await self._close_dlq_producer()
+                await self._dlq_producer.close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_reconnect_seconds)
         DLQ_MESSAGES.labels(self.service, self.group_id, record.topic).inc()
@@ -192,23 +193,6 @@ class ConsumerRunner:
             offset=record.offset,
             error=error[:500],
         )
-
-    async def _get_dlq_producer(self) -> AIOKafkaProducer:
-        if self._dlq_producer is None:
-            producer = self.producer_factory()
-            try:
-                await producer.start()
-            except Exception:
-                await producer.stop()
-                raise
-            self._dlq_producer = producer
-        return self._dlq_producer
-
-    async def _close_dlq_producer(self) -> None:
-        if self._dlq_producer is not None:
-            producer, self._dlq_producer = self._dlq_producer, None
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(producer.stop(), timeout=5)
 
     def _report_lag(
         self, consumer: AIOKafkaConsumer, partition: TopicPartition, position: int

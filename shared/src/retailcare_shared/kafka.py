@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -44,3 +47,30 @@ def make_consumer(
         heartbeat_interval_ms=1_000,
         metadata_max_age_ms=5_000,
     )
+
+
+class LazyProducer:
+    """A producer started on first use and dropped after a failure, so the next use reconnects."""
+
+    def __init__(self, factory: Callable[[], AIOKafkaProducer]) -> None:
+        self.factory = factory
+        self._producer: AIOKafkaProducer | None = None
+
+    async def get(self) -> AIOKafkaProducer:
+        """The started producer (starting it now if needed)."""
+        if self._producer is None:
+            producer = self.factory()
+            try:
+                await producer.start()
+            except Exception:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def close(self) -> None:
+        """Stop the producer, if any, without raising (the broker may be gone)."""
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout=5)

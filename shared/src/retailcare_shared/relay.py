@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text, update
 
 from retailcare_shared.db import Database
+from retailcare_shared.kafka import LazyProducer
 from retailcare_shared.logging import get_logger
 from retailcare_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from retailcare_shared.platform_tables import OUTBOX_CHANNEL, OutboxMessage
@@ -46,7 +47,7 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.transactional = transactional
-        self._producer: AIOKafkaProducer | None = None
+        self._producer = LazyProducer(producer_factory)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
@@ -72,14 +73,14 @@ class OutboxRelay:
                     backoff = 0.2
                 except Exception as error:  # broker or database down: keep rows, retry later
                     log.warning("outbox_publish_failed", error=repr(error), retry_in=backoff)
-                    await self._close_producer()
+                    await self._producer.close()
                     await self._pause(backoff)
                     backoff = min(backoff * 2, self.max_backoff_seconds)
                     continue
                 if published < self.batch_size:
                     await self._sleep(self.poll_seconds)
         finally:
-            await self._close_producer()
+            await self._producer.close()
             await self._close_listener()
 
     async def publish_batch(self) -> int:
@@ -106,7 +107,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            producer = await self._get_producer()
+            producer = await self._producer.get()
             await self._send_all(producer, rows)
             await session.execute(
                 update(OutboxMessage)
@@ -145,23 +146,6 @@ class OutboxRelay:
             for row in rows
         ]
         await asyncio.gather(*deliveries)
-
-    async def _get_producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = self.producer_factory()
-            try:
-                await producer.start()
-            except Exception:
-                await producer.stop()
-                raise
-            self._producer = producer
-        return self._producer
-
-    async def _close_producer(self) -> None:
-        if self._producer is not None:
-            producer, self._producer = self._producer, None
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(producer.stop(), timeout=5)
 
     async def _ensure_listener(self) -> None:
         if self.listening:
