@@ -4,11 +4,12 @@ PYTHON ?= python3
 UV := .tools/bin/uv
 RUN := $(UV) run --frozen --quiet
 
-.PHONY: env run token test lint format bench clean help
+.PHONY: env run seed token test lint format bench clean help
 
 help:
 	@echo "make run      start PostgreSQL, the broker, migrations, 4 services and the gateway"
 	@echo "make test     every test (unit, integration, end-to-end) against real PostgreSQL and broker"
+	@echo "make seed     [SHOPS=5000] fill the running stack (make run) with a synthetic province, via the gateway"
 	@echo "make token ROLE=<role> [MANAGER_ID=<uuid>] [COUNTY=<code>]   a development JWT (1 hour)"
 	@echo "make lint     ruff and mypy"
 
@@ -21,6 +22,9 @@ env: $(UV)
 
 run: env
 	$(RUN) python -m retailcare_shared.devrun
+
+seed: env
+	$(RUN) python -m retailcare_shared.devseed --shops $(or $(SHOPS),5000)
 
 token: env
 	@$(RUN) python -m retailcare_shared.devtoken --role "$(ROLE)" \

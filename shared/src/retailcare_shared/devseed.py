@@ -56,6 +56,12 @@ def log(message: str) -> None:
 # The province: counties, districts, SKUs (fixed reference data) and the random generators
 # --------------------------------------------------------------------------------------------
 
+
+def words(text: str) -> tuple[str, ...]:
+    """Space-separated words (keeps the long Chinese word lists compact)."""
+    return tuple(text.split())
+
+
 # (code, name, urban share): the districts of a city are mostly urban, its counties mostly rural.
 COUNTIES: tuple[tuple[str, str, float], ...] = (
     ("330102", "上城区", 0.95),
@@ -70,81 +76,22 @@ COUNTIES: tuple[tuple[str, str, float], ...] = (
     ("330127", "淳安县", 0.20),
     ("330182", "建德市", 0.30),
 )
-TOWNS = (
-    "湖滨",
-    "清波",
-    "小营",
-    "望江",
-    "南星",
-    "紫阳",
-    "米市巷",
-    "大关",
-    "祥符",
-    "北山",
-    "灵隐",
-    "翠苑",
-    "文新",
-    "蒋村",
-    "西兴",
-    "长河",
-    "浦沿",
-    "城厢",
-    "北干",
-    "新塘",
-    "临平",
-    "五常",
-    "良渚",
-    "富春",
-    "东洲",
-    "锦城",
-    "於潜",
-    "桐君",
-    "分水",
-    "千岛湖",
-    "汾口",
-    "新安江",
-    "乾潭",
+TOWNS = words(
+    "湖滨 清波 小营 望江 南星 紫阳 米市巷 大关 祥符 北山 灵隐 翠苑 文新 "
+    "蒋村 西兴 长河 浦沿 城厢 北干 新塘 临平 五常 良渚 富春 东洲 锦城 "
+    "於潜 桐君 分水 千岛湖 汾口 新安江 乾潭 "
 )
-STREETS = (
-    "解放路",
-    "延安路",
-    "中山路",
-    "文三路",
-    "建国路",
-    "人民路",
-    "环城西路",
-    "学院路",
-    "新华路",
-    "江南大道",
-    "市心路",
-    "迎宾路",
-    "富春街",
-    "城南路",
-    "滨江路",
-    "西湖大道",
+
+STREETS = words(
+    "解放路 延安路 中山路 文三路 建国路 人民路 环城西路 学院路 新华路 "
+    "江南大道 市心路 迎宾路 富春街 城南路 滨江路 西湖大道 "
 )
-SHOP_WORDS = (
-    "好又多",
-    "佳佳",
-    "永兴",
-    "顺发",
-    "万家",
-    "惠民",
-    "鑫源",
-    "兴旺",
-    "金鑫",
-    "福满",
-    "百姓",
-    "邻里",
-    "华联",
-    "联华",
-    "老街",
-    "新城",
-    "阳光",
-    "和美",
-    "聚源",
-    "乐购",
+
+SHOP_WORDS = words(
+    "好又多 佳佳 永兴 顺发 万家 惠民 鑫源 兴旺 金鑫 福满 百姓 邻里 华联 "
+    "联华 老街 新城 阳光 和美 聚源 乐购 "
 )
+
 FORMAT_SUFFIX = {
     "grocery": "食杂店",
     "convenience": "便利店",
@@ -155,86 +102,68 @@ FORMAT_SUFFIX = {
     "other": "商行",
 }
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
-GIVEN = (
-    "伟",
-    "芳",
-    "娜",
-    "敏",
-    "静",
-    "丽",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "勇",
-    "艳",
-    "杰",
-    "娟",
-    "涛",
-    "明",
-    "超",
-    "秀英",
-    "华",
-    "建国",
-    "国平",
-    "海燕",
-    "志强",
-    "晓东",
-    "丹",
-    "萍",
-    "斌",
-    "红",
+GIVEN = words(
+    "伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀英 华 "
+    "建国 国平 海燕 志强 晓东 丹 萍 斌 红 "
 )
+
 HOBBIES = ("钓鱼", "象棋", "书法", "太极", "广场舞", "骑行", "茶艺", "摄影", "越剧", "登山")
 
 # (brand, line, price class 1-5, key brand): key brands are the province's focus brands, whose
 # SKU variety scores in the value model (`key_brand_variety`).
-SKU_LINES: tuple[tuple[str, str, int, bool], ...] = (
-    ("中华", "硬", 1, True),
-    ("中华", "软", 1, True),
-    ("中华", "双中支", 1, True),
-    ("利群", "新版", 2, True),
-    ("利群", "阳光", 2, True),
-    ("利群", "休闲", 1, True),
-    ("利群", "软长嘴", 2, True),
-    ("利群", "红利", 3, True),
-    ("利群", "西子阳光", 1, True),
-    ("玉溪", "软", 2, True),
-    ("玉溪", "硬", 2, True),
-    ("玉溪", "初心", 2, True),
-    ("云烟", "软珍品", 2, True),
-    ("云烟", "紫", 3, True),
-    ("云烟", "印象", 1, True),
-    ("黄鹤楼", "硬奇景", 2, True),
-    ("黄鹤楼", "软蓝", 2, True),
-    ("黄鹤楼", "1916", 1, True),
-    ("芙蓉王", "硬", 2, True),
-    ("芙蓉王", "蓝", 2, True),
-    ("南京", "炫赫门", 3, True),
-    ("南京", "雨花石", 1, True),
-    ("南京", "红", 3, True),
-    ("红塔山", "硬经典", 3, False),
-    ("红塔山", "软", 4, False),
-    ("双喜", "红", 4, False),
-    ("双喜", "硬经典", 3, False),
-    ("白沙", "精品", 3, False),
-    ("白沙", "和天下", 1, False),
-    ("娇子", "宽窄", 3, False),
-    ("黄山", "红方印", 3, False),
-    ("黄山", "一品", 4, False),
-    ("七匹狼", "白", 3, False),
-    ("真龙", "起源", 3, False),
-    ("贵烟", "跨越", 2, False),
-    ("钻石", "荷花", 2, False),
-    ("泰山", "红将军", 4, False),
-    ("大前门", "短支", 5, False),
-    ("红河", "软甲", 5, False),
-    ("哈德门", "精品", 5, False),
-    ("金圣", "硬", 5, False),
-    ("长白山", "777", 3, False),
-    ("苏烟", "五星", 1, False),
-    ("好猫", "金丝猴", 4, False),
+SKU_LINES: tuple[tuple[str, str, int, bool], ...] = tuple(
+    (brand, line, int(price_class), key == "key")
+    for brand, line, price_class, key in (
+        row.split()
+        for row in """
+中华 硬 1 key
+中华 软 1 key
+中华 双中支 1 key
+利群 新版 2 key
+利群 阳光 2 key
+利群 休闲 1 key
+利群 软长嘴 2 key
+利群 红利 3 key
+利群 西子阳光 1 key
+玉溪 软 2 key
+玉溪 硬 2 key
+玉溪 初心 2 key
+云烟 软珍品 2 key
+云烟 紫 3 key
+云烟 印象 1 key
+黄鹤楼 硬奇景 2 key
+黄鹤楼 软蓝 2 key
+黄鹤楼 1916 1 key
+芙蓉王 硬 2 key
+芙蓉王 蓝 2 key
+南京 炫赫门 3 key
+南京 雨花石 1 key
+南京 红 3 key
+红塔山 硬经典 3 -
+红塔山 软 4 -
+双喜 红 4 -
+双喜 硬经典 3 -
+白沙 精品 3 -
+白沙 和天下 1 -
+娇子 宽窄 3 -
+黄山 红方印 3 -
+黄山 一品 4 -
+七匹狼 白 3 -
+真龙 起源 3 -
+贵烟 跨越 2 -
+钻石 荷花 2 -
+泰山 红将军 4 -
+大前门 短支 5 -
+红河 软甲 5 -
+哈德门 精品 5 -
+金圣 硬 5 -
+长白山 777 3 -
+苏烟 五星 1 -
+好猫 金丝猴 4 -
+""".strip().splitlines()
+    )
 )
+
 PRICE_BANDS = {1: (480, 800), 2: (260, 420), 3: (150, 250), 4: (90, 150), 5: (45, 90)}
 
 
@@ -1206,6 +1135,7 @@ class Seeder:
             f"waiting for valuation-svc to count {sum(expected.values())} cartons "
             f"of {len(expected)} shops"
         )
+        total = sum(expected.values())
         deadline = time.monotonic() + self.args.settle_timeout
         last_report = 0.0
         while True:
@@ -1225,8 +1155,12 @@ class Seeder:
                     f"{matched}/{len(expected)} shops completely; running the valuation anyway"
                 )
                 return
-            if time.monotonic() - last_report > 10:
-                log(f"  {matched}/{len(expected)} shops complete")
+            if time.monotonic() - last_report > 15:
+                seen = sum(min(counted.get(cid, 0), cartons) for cid, cartons in expected.items())
+                log(
+                    f"  counted {seen}/{total} cartons ({seen / total:.0%}), "
+                    f"{matched}/{len(expected)} shops complete"
+                )
                 last_report = time.monotonic()
             await asyncio.sleep(2)
 
@@ -1520,7 +1454,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--settle-timeout",
         type=float,
-        default=900.0,
+        default=1800.0,
         help="seconds to wait for valuation-svc to count the orders",
     )
     parser.add_argument("--summary-json", default=None, help="also write what was created as JSON")

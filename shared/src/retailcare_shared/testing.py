@@ -364,48 +364,58 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[process]}"
 
 
+READY_LINE = "Ctrl-C stops everything"
+
+
 @pytest.fixture(scope="session")
 def stack(
     postgres_server_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """What `make run` runs (`retailcare_shared.devrun`), stopped with Ctrl-C at the end."""
+    """What `make run` runs (`retailcare_shared.devrun`), stopped with Ctrl-C at the end.
+
+    Its output goes to a file: a pipe read only until start-up would fill with request logs
+    and block every service.
+    """
     ports = {name: free_port() for name in STACK_PREFIXES}
     prefix = f"e2e{uuid.uuid4().hex[:8]}."
+    data_dir = tmp_path_factory.mktemp("stack")
     environment = {
         **os.environ,
         "DATABASE_SERVER_URL": postgres_server_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "KAFKA_TOPIC_PREFIX": prefix,
-        "RETAILCARE_DATA_DIR": str(tmp_path_factory.mktemp("stack")),
+        "RETAILCARE_DATA_DIR": str(data_dir),
         **{f"{STACK_PREFIXES[name]}PORT": str(port) for name, port in ports.items()},
-        # e2e flows wait for consumers: poll the outbox often, sweep deadlines often.
+        # e2e flows wait for consumers: poll the outbox often.
         **{f"{p}OUTBOX_POLL_SECONDS": "0.2" for p in STACK_PREFIXES.values()},
     }
     environment.pop("AUTH_JWT_SECRET", None)  # make run's own default applies
-    process = subprocess.Popen(
-        [sys.executable, "-m", "retailcare_shared.devrun"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            pytest.fail("make run exited early:\n" + "".join(output[-40:]))
-        output.append(line)
-        if "Ctrl-C stops everything" in line:
-            break
-    else:
-        process.kill()
-        pytest.fail("make run did not come up:\n" + "".join(output[-40:]))
+    log_path = data_dir / "make-run.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "retailcare_shared.devrun"],
+            env=environment,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def output() -> str:
+        return log_path.read_text(errors="replace")
+
+    deadline = time.monotonic() + 180
+    while READY_LINE not in output():
+        if process.poll() is not None:
+            pytest.fail("make run exited early:\n" + output()[-4000:])
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("make run did not come up:\n" + output()[-4000:])
+        time.sleep(0.2)
     try:
         yield Stack(ports, prefix)
     finally:
         process.send_signal(signal.SIGINT)
-        remaining, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        remaining = output()
         assert process.returncode == 0, remaining[-2000:]
         assert "[make run] stopped" in remaining
