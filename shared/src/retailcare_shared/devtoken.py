@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
+
+from jwt.warnings import InsecureKeyLengthWarning
 
 from retailcare_shared.auth import ROLES, issue_token
 
@@ -21,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         print("ROLE=customer_manager needs MANAGER_ID=<uuid>", file=sys.stderr)
         return 2
     secret = os.environ.get("AUTH_JWT_SECRET") or "dev-secret"
+    # `dev-secret` is short on purpose (development only); the warning would spoil `$(make token)`.
+    warnings.simplefilter("ignore", InsecureKeyLengthWarning)
     print(
         issue_token(
             secret,
