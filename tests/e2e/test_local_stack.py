@@ -56,3 +56,21 @@ def test_the_gateway_refuses_a_request_without_a_token(stack: Stack) -> None:
     response = httpx.get(stack.url() + "/api/v1/customers", timeout=5)
     assert response.status_code == 401
     assert response.headers["x-served-by"] == "gateway"
+
+
+def test_the_gateway_serves_one_merged_openapi_document(stack: Stack) -> None:
+    document = httpx.get(stack.url() + "/openapi.json", timeout=20).json()
+    paths = set(document["paths"])
+    assert "x-unavailable" not in document["info"]
+    assert {
+        "/api/v1/customers",
+        "/api/v1/orders/batch",
+        "/api/v1/valuation-runs",
+        "/api/v1/customers/{customer_id}/valuation",
+        "/api/v1/complaints",
+        "/api/v1/complaint-analytics/rate",
+        "/api/v1/survey-campaigns",
+        "/api/v1/callbacks",
+        "/api/v1/customers/{customer_id}/overview",
+    } <= paths
+    assert httpx.get(stack.url() + "/docs", timeout=5).status_code == 200
