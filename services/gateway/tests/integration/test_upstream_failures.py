@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +12,18 @@ from gateway.config import Settings
 from gateway.main import create_app
 from retailcare_shared.devstack import free_port
 from retailcare_shared.testing import TEST_JWT_SECRET, bearer, running
+
+
+def gateway_settings(*, down: str = "http://127.0.0.1:1", **overrides: Any) -> Settings:
+    """Gateway settings whose upstreams are all `down` unless overridden."""
+    upstreams = {
+        f"{name}_svc_url": down for name in ("customer", "valuation", "complaint", "survey")
+    }
+    return Settings(
+        auth_jwt_secret=TEST_JWT_SECRET,
+        kafka_bootstrap_servers="unused:9092",
+        **{**upstreams, **overrides},
+    )
 
 
 async def _silent_server(port: int) -> asyncio.Server:
@@ -25,13 +38,9 @@ async def _silent_server(port: int) -> asyncio.Server:
 async def gateway() -> AsyncIterator[tuple[FastAPI, int]]:
     refused, slow = free_port(), free_port()
     server = await _silent_server(slow)
-    settings = Settings(
-        auth_jwt_secret=TEST_JWT_SECRET,
-        kafka_bootstrap_servers="unused:9092",
-        customer_svc_url=f"http://127.0.0.1:{refused}",
-        valuation_svc_url=f"http://127.0.0.1:{refused}",
+    settings = gateway_settings(
+        down=f"http://127.0.0.1:{refused}",
         complaint_svc_url=f"http://127.0.0.1:{slow}",
-        survey_svc_url=f"http://127.0.0.1:{refused}",
         upstream_timeout_seconds=0.5,
     )
     async with running(create_app(settings)) as app:
@@ -74,13 +83,8 @@ async def test_unknown_api_path_is_404_and_anonymous_is_401(
 
 
 async def test_breaker_opens_after_repeated_failures() -> None:
-    settings = Settings(
-        auth_jwt_secret=TEST_JWT_SECRET,
-        kafka_bootstrap_servers="unused:9092",
+    settings = gateway_settings(
         customer_svc_url=f"http://127.0.0.1:{free_port()}",
-        valuation_svc_url="http://127.0.0.1:1",
-        complaint_svc_url="http://127.0.0.1:1",
-        survey_svc_url="http://127.0.0.1:1",
         breaker_failure_threshold=3,
         breaker_reset_seconds=60,
     )
@@ -101,13 +105,7 @@ async def test_breaker_opens_after_repeated_failures() -> None:
 
 
 async def test_rate_limit_per_client_and_per_address_for_public_paths() -> None:
-    settings = Settings(
-        auth_jwt_secret=TEST_JWT_SECRET,
-        kafka_bootstrap_servers="unused:9092",
-        customer_svc_url="http://127.0.0.1:1",
-        valuation_svc_url="http://127.0.0.1:1",
-        complaint_svc_url="http://127.0.0.1:1",
-        survey_svc_url="http://127.0.0.1:1",
+    settings = gateway_settings(
         rate_limit_default={"rate": 0.5, "burst": 2},
         rate_limit_public={"rate": 0.5, "burst": 1},
         breaker_failure_threshold=1000,
@@ -130,13 +128,7 @@ async def test_rate_limit_per_client_and_per_address_for_public_paths() -> None:
 
 
 async def test_cors_preflight_only_for_configured_origins() -> None:
-    settings = Settings(
-        auth_jwt_secret=TEST_JWT_SECRET,
-        kafka_bootstrap_servers="unused:9092",
-        customer_svc_url="http://127.0.0.1:1",
-        valuation_svc_url="http://127.0.0.1:1",
-        complaint_svc_url="http://127.0.0.1:1",
-        survey_svc_url="http://127.0.0.1:1",
+    settings = gateway_settings(
         cors_origins=["https://app.retailcare.example"],
     )
     preflight = {

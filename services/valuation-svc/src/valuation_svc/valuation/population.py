@@ -10,26 +10,12 @@ import numpy as np
 import numpy.typing as npt
 
 from valuation_svc.valuation import indicators as ind
-from valuation_svc.valuation.classify import CATEGORY_INPUTS, Population
+from valuation_svc.valuation.classify import CATEGORY_INPUTS, NUMERIC_INPUTS, Population
 from valuation_svc.valuation.periods import Period, add_months, month_start
 
 # Columns fetched as float8 (NaN = unknown) in this order, after customer_id, county, market_type,
 # group and the two booleans.
-FLOAT_COLUMNS = (
-    "volume",
-    "amount",
-    "gross_profit",
-    "orders",
-    "e_orders",
-    "e_amount",
-    "promoted_cartons",
-    "key_brand_skus",
-    "display_sku_count",
-    "consumer_complaints",
-    "business_hours",
-    "last_year_volume",
-    *CATEGORY_INPUTS.values(),
-)
+FLOAT_COLUMNS = (*NUMERIC_INPUTS, *CATEGORY_INPUTS.values())
 
 
 def _category_sql(indicator: str, column: str) -> str:
