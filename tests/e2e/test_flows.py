@@ -51,9 +51,12 @@ def token(roles: list[str], *, sub: str, **claims: Any) -> dict[str, str]:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 60.0, interval: float = 0.3
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 180.0, interval: float = 0.3
 ) -> Any:
-    """Poll until `check` returns something truthy (AssertionError with the last value)."""
+    """Poll until `check` returns something truthy (AssertionError with the last value).
+
+    Generous by default: events cross four processes and a broker on a shared 2-core machine.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last: Any = None
