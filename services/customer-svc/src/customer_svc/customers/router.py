@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from customer_svc.common.clock import end_of_business_day
-from customer_svc.common.paging import keyset
 from customer_svc.customers import repository, service
 from customer_svc.customers.access import can_see, scoped, sees_personal
 from customer_svc.customers.dependencies import ReadableCustomer, WritableCustomer, not_found
@@ -38,7 +37,7 @@ from customer_svc.managers.models import ManagerAssignment
 from retailcare_shared.auth import CurrentUser, Principal, require_roles
 from retailcare_shared.db import DbSession
 from retailcare_shared.events import CustomerStatus
-from retailcare_shared.http import Page, PageParams, etag, make_page, page_params
+from retailcare_shared.http import Page, PageParams, etag, keyset_page, make_page, page_params
 from retailcare_shared.problems import InvalidInput
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
@@ -124,9 +123,7 @@ async def search_customers(
         "business_format": business_format,
         "market_type": market_type,
     }
-    statement = keyset(
-        scoped(repository.search(filters), user), [Customer.license_no], [str], params
-    )
+    statement = keyset_page(scoped(repository.search(filters), user), [Customer.license_no], params)
     rows = (await session.scalars(statement)).all()
     return make_page(
         rows, params, lambda row: (row.license_no,), shape=lambda row: shape(row, user)
@@ -184,8 +181,8 @@ async def customer_history(
     customer: ReadableCustomer, session: DbSession, user: CurrentUser, params: Paging
 ) -> Page[HistoryEntry]:
     """Versions, newest first, each with its changed fields and old → new values."""
-    statement = keyset(
-        repository.history(customer.id), [CustomerVersion.version], [int], params, descending=True
+    statement = keyset_page(
+        repository.history(customer.id), [CustomerVersion.version], params, descending=True
     )
     rows = (await session.scalars(statement)).all()
     personal = sees_personal(user, customer.manager_id)
@@ -298,10 +295,9 @@ async def list_violations(
     customer: ReadableCustomer, session: DbSession, user: CurrentUser, params: Paging
 ) -> Page[Any]:
     """The shop's violations, newest first."""
-    statement = keyset(
+    statement = keyset_page(
         repository.violations(customer.id),
         [ViolationRecord.occurred_on, ViolationRecord.id],
-        [date.fromisoformat, uuid.UUID],
         params,
         descending=True,
     )

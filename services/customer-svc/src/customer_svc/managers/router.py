@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from customer_svc.common.clock import utc_now
-from customer_svc.common.paging import keyset
 from customer_svc.customers.access import scoped
 from customer_svc.customers.models import Customer
 from customer_svc.customers.router import shape
@@ -21,7 +20,7 @@ from customer_svc.managers.schemas import ManagerIn, ManagerOut, WorkloadReport,
 from customer_svc.managers.workload import average, share
 from retailcare_shared.auth import CurrentUser, Principal, require_roles
 from retailcare_shared.db import DbSession
-from retailcare_shared.http import Page, PageParams, make_page, page_params
+from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
 from retailcare_shared.problems import NotFound
 
 router = APIRouter(prefix="/api/v1/managers", tags=["managers"])
@@ -58,7 +57,7 @@ async def list_managers(
     scope = _county_scope(user, county)
     if scope is not None:
         statement = statement.where(Manager.county == scope)
-    rows = (await session.scalars(keyset(statement, [Manager.employee_no], [str], params))).all()
+    rows = (await session.scalars(keyset_page(statement, [Manager.employee_no], params))).all()
     return make_page(rows, params, lambda row: (row.employee_no,))
 
 
@@ -105,7 +104,7 @@ async def manager_customers(
     ):
         raise NotFound(f"manager {manager_id} does not exist")
     statement = scoped(select(Customer).where(Customer.manager_id == manager_id), user)
-    rows = (await session.scalars(keyset(statement, [Customer.license_no], [str], params))).all()
+    rows = (await session.scalars(keyset_page(statement, [Customer.license_no], params))).all()
     return make_page(
         rows, params, lambda row: (row.license_no,), shape=lambda row: shape(row, user)
     )

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from customer_svc.common.paging import keyset
 from customer_svc.customers import repository as customers
 from customer_svc.customers.access import can_see
 from customer_svc.customers.dependencies import ReadableCustomer
@@ -25,7 +24,7 @@ from customer_svc.orders.schemas import (
 )
 from retailcare_shared.auth import CurrentUser, Principal, require_roles
 from retailcare_shared.db import DbSession
-from retailcare_shared.http import Page, PageParams, make_page, page_params
+from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
 from retailcare_shared.idempotency import Idempotency
 from retailcare_shared.problems import Conflict, NotFound, ProblemError
 
@@ -139,10 +138,9 @@ async def customer_orders(
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> Page[Any]:
     """A shop's orders between `from` and `to` (inclusive), newest first, without lines."""
-    statement = keyset(
+    statement = keyset_page(
         repository.for_customer(customer.id, start, end),
         [Order.order_date, Order.order_no],
-        [date.fromisoformat, str],
         params,
         descending=True,
     )

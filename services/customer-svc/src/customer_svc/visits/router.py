@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from customer_svc.common.clock import business_today, end_of_business_day, start_of_business_day
-from customer_svc.common.paging import keyset
 from customer_svc.customers.dependencies import visible_customer
 from customer_svc.customers.rules import SHOP_ADMIN_ROLES
 from customer_svc.customers.schemas import Code
@@ -19,7 +18,7 @@ from customer_svc.visits.models import Visit
 from customer_svc.visits.schemas import CoverageReport, CoverageRow, VisitIn, VisitOut
 from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.db import DbSession
-from retailcare_shared.http import Page, PageParams, make_page, page_params
+from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
 from retailcare_shared.idempotency import Idempotency
 from retailcare_shared.problems import InvalidInput
 
@@ -68,7 +67,7 @@ async def list_visits(
     if not user.is_admin and not user.has(*SHOP_ADMIN_ROLES, "analyst"):
         manager_id = user.manager_id
     county = user.county if user.county and not user.is_admin else None
-    statement = keyset(
+    statement = keyset_page(
         repository.search(
             manager_id,
             customer_id,
@@ -77,7 +76,6 @@ async def list_visits(
             county,
         ),
         [Visit.started_at, Visit.id],
-        [datetime.fromisoformat, uuid.UUID],
         params,
         descending=True,
     )
