@@ -184,8 +184,3 @@ def install_common(
     app.add_exception_handler(IdempotentReplay, replay)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=max_body_bytes, path_limits=path_limits)
     app.add_middleware(RequestContextMiddleware, service=service)
-
-
-def app_state(request: Request) -> Any:
-    """The application's state (database, settings, events recorder)."""
-    return request.app.state

@@ -91,14 +91,6 @@ class Forbidden(ProblemError):
     status, type_slug = 403, "forbidden"
 
 
-class PayloadTooLarge(ProblemError):
-    status, type_slug = 413, "content-too-large"
-
-
-class UnsupportedMediaType(ProblemError):
-    status, type_slug = 415, "unsupported-media-type"
-
-
 class TooManyRequests(ProblemError):
     status, type_slug = 429, "rate-limited"
 

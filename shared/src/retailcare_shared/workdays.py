@@ -52,10 +52,6 @@ class WorkCalendar:
             day, local.timetz().replace(tzinfo=None), self.time_zone
         ).astimezone(start.tzinfo)
 
-    def business_date(self, moment: datetime) -> date:
-        """The company-local date of a moment."""
-        return moment.astimezone(self.time_zone).date()
-
 
 def parse_dates(text: str) -> frozenset[date]:
     """Dates from a comma-separated `YYYY-MM-DD` list (how calendars come from settings)."""
