@@ -33,7 +33,8 @@ def main(definition: ServiceDefinition, factory_path: str, argv: list[str] | Non
             host=settings.host,
             port=settings.port,
             log_config=None,
-            timeout_graceful_shutdown=8,
+            # In-flight requests get 5 s, then the lifespan 4 s (app.py): exit within 10 s.
+            timeout_graceful_shutdown=5,
             proxy_headers=True,
         )
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -17,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from retailcare_shared.problems import InvalidInput, PreconditionFailed, PreconditionRequired
 
 T = TypeVar("T")
+CONTROL_CHARACTERS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class InputModel(BaseModel):
@@ -30,6 +32,10 @@ class InputModel(BaseModel):
         # PostgreSQL text cannot hold NUL; refuse it here with a 422 rather than fail later.
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("must not contain NUL characters")
+        # Other control characters (terminal escapes, bells...) are never data; tab and line
+        # breaks are.
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+            raise ValueError("must not contain control characters (other than tab and line breaks)")
         return value
 
 

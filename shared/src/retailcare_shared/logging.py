@@ -51,6 +51,8 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     # uvicorn's access log duplicates our request log line.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # httpx logs every request URL at INFO, query string included (`?phone=...`): personal data.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -121,6 +121,24 @@ class BodyGuardMiddleware:
         if body and not (content_type == "application/json" or content_type.endswith("+json")):
             await self._reject(send, 415, "the request body must be application/json")
             return
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            # JSON is UTF-8 (RFC 8259); say so with a 422 naming the body, not a bare 400.
+            await self._reject(
+                send,
+                422,
+                f"the request body is not valid UTF-8 (byte {error.start})",
+                errors=[
+                    {
+                        "field": "body",
+                        "in": "body",
+                        "rule": "utf8",
+                        "message": "JSON must be encoded as UTF-8",
+                    }
+                ],
+            )
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -133,8 +151,10 @@ class BodyGuardMiddleware:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def _reject(send: Send, status: int, detail: str) -> None:
-        payload: dict[str, Any] = problem_body(status, detail)
+    async def _reject(
+        send: Send, status: int, detail: str, errors: list[dict[str, Any]] | None = None
+    ) -> None:
+        payload: dict[str, Any] = problem_body(status, detail, errors=errors)
         raw = json.dumps(payload).encode()
         await send(
             {

@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from retailcare_shared.db import is_database_unavailable
 from retailcare_shared.logging import get_logger, request_id_var
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -239,7 +240,7 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
 
 def unexpected_error_response(path: str, error: BaseException) -> JSONResponse:
     """503 for a lost database connection, else a 500 that leaks nothing of the internals."""
-    if _is_connection_failure(error):
+    if is_database_unavailable(error):
         log.error("database_unavailable", error=type(error).__name__)
         return problem_response(
             503,
@@ -249,14 +250,6 @@ def unexpected_error_response(path: str, error: BaseException) -> JSONResponse:
         )
     log.error("unhandled_error", path=path, exc_info=error)
     return problem_response(500, "an unexpected error occurred", instance=path)
-
-
-def _is_connection_failure(error: BaseException) -> bool:
-    if isinstance(error, OperationalError | ConnectionError | TimeoutError):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return type(error).__name__ in {"ConnectionDoesNotExistError", "CannotConnectNowError"}
 
 
 def install_problem_handlers(app: FastAPI) -> None:

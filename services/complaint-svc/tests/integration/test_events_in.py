@@ -1,7 +1,7 @@
 """Consumed events: the shop read model and callbacks that close or reopen complaints."""
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import text
 
@@ -125,9 +125,10 @@ async def test_read_model_and_callbacks(service: ServiceUnderTest, bus: TestBus)
     assert reopen_entry["action"] == "reopen" and reopen_entry["actor"] == "survey-svc"
     assert reopen_entry["note"].startswith("callback_dissatisfied")
 
-    today = date.today().isoformat()
+    # Complaints are dated in the business time zone (UTC+8), which can be tomorrow in UTC.
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
     rate = await http.get(
-        f"/api/v1/complaint-analytics/repeat-rate?from=2026-01-01&to={today}", headers=ANALYST
+        f"/api/v1/complaint-analytics/repeat-rate?from=2026-01-01&to={tomorrow}", headers=ANALYST
     )
     assert rate.json()["total_complaints"] == 3
     assert rate.json()["repeat_complaints"] == 1

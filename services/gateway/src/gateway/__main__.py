@@ -28,7 +28,10 @@ def main() -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
-        timeout_graceful_shutdown=8,
+        timeout_graceful_shutdown=5,
+        # Longer than clients' usual idle expiry (httpx: 5 s), so a client never sends on a
+        # keep-alive connection at the instant the gateway closes it (a failed POST).
+        timeout_keep_alive=30,
         proxy_headers=True,
     )
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.db import DbSession
@@ -168,7 +168,9 @@ async def create_value_model(body: ValueModelIn, session: DbSession, user: Model
 
 
 @router.post("/value-models/{version}/activate", response_model=ValueModelOut)
-async def activate_value_model(version: int, session: DbSession, user: ModelAdmin) -> Any:
+async def activate_value_model(
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)], session: DbSession, user: ModelAdmin
+) -> Any:
     """Make a version the active one (runs started afterwards use it)."""
     model = await service.activate(session, version)
     return ValueModelOut.model_validate(model, from_attributes=True)

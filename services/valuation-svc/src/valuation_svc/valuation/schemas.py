@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from retailcare_shared.events import Quadrant, ValueClass
 from retailcare_shared.http import InputModel
 
-PERIOD_PATTERN = r"^\d{4}H[12]$"
+# Years 1900-2099: a period far outside the calendar range would fail date arithmetic.
+PERIOD_PATTERN = r"^(19|20)\d{2}H[12]$"
 
 
 class RunIn(InputModel):
