@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,12 @@ class Result:
     def dump(self) -> None:
         """Print a table row and write `bench-results/<id>.json`."""
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        payload = {**asdict(self), "machine": machine()}
+        self.extra.setdefault("scale", float(os.environ.get("BENCH_SCALE", "1")))
+        payload = {
+            **asdict(self),
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+        }
         (RESULTS_DIR / f"{self.id}.json").write_text(json.dumps(payload, indent=2))
         ratio = f"{self.ratio:.2f} ({self.ratio_target})" if self.ratio is not None else "—"
         floor = f"{self.floor_median:,.2f} {self.unit}" if self.floor_median is not None else "—"

@@ -1,7 +1,8 @@
 """P3: event pipeline, `order.placed` → valuation aggregates.
 
 Two phases on the real broker and PostgreSQL, with valuation-svc's own consumer runner and
-handlers (inbox, ledger, shop-month and key-SKU upserts, one transaction per event):
+handlers (inbox, ledger, shop-month and key-SKU upserts, one transaction per partition batch,
+set-based `order.placed` batch handler):
 1. throughput: a backlog of N order.placed events (10 lines each, 2,000 shops) is consumed;
    events/s = N / time until every order is in the aggregates;
 2. lag: events are produced at a sustained 1,000 orders/s while the consumer runs; the lag of
@@ -41,8 +42,9 @@ from retailcare_shared.events import (
     encode,
 )
 from retailcare_shared.kafka import make_consumer, make_producer
+from retailcare_shared.logging import configure_logging
 from valuation_svc.config import Settings
-from valuation_svc.intake.handlers import on_order_cancelled, on_order_placed
+from valuation_svc.intake.handlers import SUBSCRIPTIONS, on_orders_placed
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 BACKLOG = max(500, int(20_000 * SCALE))
@@ -86,12 +88,20 @@ def order_event(index: int) -> bytes:
     return encode(envelope)
 
 
+def shop_key(index: int) -> bytes:
+    """The message key of order `index`: its shop (spec: key = customer id)."""
+    return str(SHOPS[index % len(SHOPS)]).encode()
+
+
 async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
     """Publish values as fast as the broker takes them (key = shop)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     try:
-        futures = [await producer.send(topic, value) for value in values]
+        futures = [
+            await producer.send(topic, value, key=shop_key(index))
+            for index, value in enumerate(values)
+        ]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -156,11 +166,7 @@ async def throughput_round(database: Database, bootstrap: str, url: str) -> tupl
         auth_jwt_secret=SECRET,
         kafka_topic_prefix=prefix,
     )
-    subscription = Subscription(
-        name="orders",
-        topics=[ORDER_EVENTS],
-        handlers={"order.placed": on_order_placed, "order.cancelled": on_order_cancelled},
-    )
+    subscription = next(item for item in SUBSCRIPTIONS if item.name == "orders")
     consumer = runner(database, settings, subscription)
     task = asyncio.create_task(consumer.run())
     await consumer.started.wait()
@@ -182,10 +188,11 @@ async def lag_round(database: Database, bootstrap: str, url: str) -> list[float]
     all_applied = asyncio.Event()
     total = int(RATE * SUSTAINED_SECONDS)
 
-    async def timed_placed(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
-        await on_order_placed(session, envelope, payload)
+    async def timed_placed(session: AsyncSession, events: list[tuple[Envelope, Any]]) -> None:
+        await on_orders_placed(session, events)
         # Committed right after the handler returns; close enough for a p95 in seconds.
-        lags.append((datetime.now(UTC) - envelope.time).total_seconds())
+        now = datetime.now(UTC)
+        lags.extend((now - envelope.time).total_seconds() for envelope, _ in events)
         if len(lags) >= total:
             all_applied.set()
 
@@ -196,7 +203,7 @@ async def lag_round(database: Database, bootstrap: str, url: str) -> list[float]
         kafka_topic_prefix=prefix,
     )
     subscription = Subscription(
-        name="orders", topics=[ORDER_EVENTS], handlers={"order.placed": timed_placed}
+        name="orders", topics=[ORDER_EVENTS], batch_handlers={"order.placed": timed_placed}
     )
     # Create the topic first so the consumer group is assigned before the load starts.
     await produce(bootstrap, prefix + ORDER_EVENTS, [order_event(0)])
@@ -213,7 +220,7 @@ async def lag_round(database: Database, bootstrap: str, url: str) -> list[float]
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await producer.send(prefix + ORDER_EVENTS, order_event(index))
+            await producer.send(prefix + ORDER_EVENTS, order_event(index), key=shop_key(index))
         await producer.flush()
     finally:
         await producer.stop()
@@ -265,6 +272,8 @@ async def run_benchmark(server_url: str, bootstrap: str) -> None:
 
 def main() -> None:
     """Entry point: `python -m bench.p3_event_pipeline`."""
+    # Log as the service does (JSON, INFO), so logging costs what it costs in production.
+    configure_logging("valuation-svc", "INFO", json=True)
     with infrastructure() as infra:
         asyncio.run(run_benchmark(infra.postgres_server_url, infra.kafka_bootstrap))
 

@@ -3,15 +3,19 @@
 Builds shops and six months of per-shop aggregates (plus last year's) server-side, then times the
 run itself (load → score → classify → COPY results → outbox events → latest classes) as the
 background worker executes it, each round a first classification (every shop emits an event).
-Floor: one SELECT scan of the period's aggregates streamed to the client. Also times a county
-run over a tenth of the shops (the 100,000-shop target at full scale).
+Floor: one SELECT scan of the period's aggregates streamed to the client, timed right before
+each measured run (the ratio is the median of the rounds' ratios, robust to a shared machine).
+Also times a county run over a tenth of the shops (the 100,000-shop target at full scale). The
+time limit is the spec's, scaled to the shop count (8 s per 100,000 up to 100,000 shops, 60 s at
+1,000,000); peak memory is this process's (the run executes in it, as in the worker).
 
-BENCH_SCALE=0.01 runs it on 10,000 shops.
+BENCH_SCALE=0.1 runs it on 100,000 shops (the 8 s target); BENCH_SCALE=1 on 1,000,000.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import time
@@ -129,6 +133,17 @@ async def reset(dsn: str) -> None:
         await connection.close()
 
 
+LAST_TIMINGS: dict[str, float] = {}
+
+
+def target_seconds(shops: int) -> float:
+    """The spec's limits scaled to a run size: 8 s per 100,000 shops up to 100,000, then on
+    towards 60 s at 1,000,000."""
+    if shops <= 100_000:
+        return 8.0 * shops / 100_000
+    return 8.0 + 52.0 * (shops - 100_000) / 900_000
+
+
 async def one_run(database: Database, dsn: str, county: str | None) -> None:
     """Queue a run as the API does and execute it as the worker does."""
     await reset(dsn)
@@ -147,8 +162,12 @@ async def one_run(database: Database, dsn: str, county: str | None) -> None:
     await execute_run(database, run_id, "valuation-svc")
     check = await asyncpg.connect(dsn)
     try:
-        status = await check.fetchval("SELECT status FROM valuation_runs WHERE id = $1", run_id)
+        status, summary = await check.fetchrow(
+            "SELECT status, summary FROM valuation_runs WHERE id = $1", run_id
+        )
         assert status == "completed", status
+        LAST_TIMINGS.clear()
+        LAST_TIMINGS.update(json.loads(summary).get("timings_s", {}))
     finally:
         await check.close()
 
@@ -181,22 +200,30 @@ async def run_benchmark(server_url: str) -> None:
     build_seconds = time.perf_counter() - started
     database = Database(url, pool_size=4)
     try:
-        durations = await timed_rounds(
-            lambda: one_run(database, dsn, None), rounds=ROUNDS, warmup=1
-        )
+        # Each round times the floor scan right before the run, so both see the same load on a
+        # shared machine; the ratio is the median of the rounds' ratios.
+        await one_run(database, dsn, None)  # warm-up
+        await floor_scan(dsn)
+        durations: list[float] = []
+        floors: list[float] = []
+        for _ in range(ROUNDS):
+            floors += await timed_rounds(lambda: floor_scan(dsn), rounds=1, warmup=0)
+            durations += await timed_rounds(
+                lambda: one_run(database, dsn, None), rounds=1, warmup=0
+            )
+        stages = dict(LAST_TIMINGS)
         county_durations = await timed_rounds(
             lambda: one_run(database, dsn, "C1"), rounds=ROUNDS, warmup=0
         )
-        floors = await timed_rounds(lambda: floor_scan(dsn), rounds=ROUNDS, warmup=1)
     finally:
         await database.dispose()
     median = statistics.median(durations)
     floor = statistics.median(floors)
     county_median = statistics.median(county_durations)
     memory = peak_memory_mb()
-    ratio = median / floor
-    full_target = 60.0 * SHOPS / 1_000_000
-    county_target = 8.0 * (SHOPS / COUNTIES) / 100_000
+    ratio = statistics.median(run / scan for run, scan in zip(durations, floors, strict=True))
+    full_target = target_seconds(SHOPS)
+    county_target = target_seconds(SHOPS // COUNTIES)
     Result(
         id="P4",
         scenario=f"valuation run over {SHOPS:,} shops",
@@ -212,7 +239,9 @@ async def run_benchmark(server_url: str) -> None:
         ratio_target="<= 5",
         met=median <= full_target and memory <= 2048 and ratio <= 5,
         extra={
+            "scale": SCALE,
             "shops": SHOPS,
+            "stages_s": stages,
             "peak_memory_mb": round(memory, 1),
             "county_run_shops": SHOPS // COUNTIES,
             "county_run_median_s": round(county_median, 3),
@@ -220,6 +249,7 @@ async def run_benchmark(server_url: str) -> None:
             "county_run_met": county_median <= county_target,
             "build_seconds": round(build_seconds, 1),
             "rounds_s": [round(value, 3) for value in durations],
+            "floor_rounds_s": [round(value, 3) for value in floors],
         },
     ).dump()
 

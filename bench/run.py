@@ -1,10 +1,14 @@
-"""Run every benchmark module `bench/p*_*.py` (or those named on the command line) in turn."""
+"""Run every benchmark module `bench/p*_*.py` (or those named on the command line) in turn,
+then rewrite docs/benchmarks.md from bench-results/*.json."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from bench import report
 
 HERE = Path(__file__).parent
 
@@ -15,8 +19,11 @@ def main(argv: list[str]) -> int:
     print(f"{'id':<4} {'scenario':<48} {'median':>12} {'unit':<10}", flush=True)
     failures = 0
     for name in names:
+        started = time.monotonic()
         completed = subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False)
         failures += completed.returncode != 0
+        print(f"     ({name}: {time.monotonic() - started:,.0f} s wall)", flush=True)
+    print(f"wrote {report.write()}", flush=True)
     return 1 if failures else 0
 
 

@@ -400,7 +400,7 @@ async def test_a_violation_makes_a_problem_customer(
 
     assert violator["value_class"] == "problem"
     assert violator["total_score"] == pytest.approx(plain["total_score"])  # same figures
-    assert plain["value_class"] != "problem"
+    assert plain["value_class"] != "problem", plain["reasons"]
     assert any("violation" in reason for reason in violator["reasons"]), violator["reasons"]
     violations = await gateway.get(
         f"/api/v1/customers/{valued.violator}/violations", headers=valued.county.supervisor

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,11 @@ from fastapi import Depends, Request
 
 from retailcare_shared.problems import Forbidden, Unauthorized
 from retailcare_shared.settings import PlatformSettings
+
+LEEWAY_SECONDS = 5
+# Verified tokens remembered per process: a caller sends the same token on every request, and
+# checking an HS256/RS256 signature and the claims again each time is pure repeated CPU.
+VERIFIED_CACHE_SIZE = 4096
 
 ROLES = frozenset(
     {"order_platform", "call_center", "customer_manager", "supervisor", "analyst", "admin"}
@@ -55,22 +61,41 @@ class TokenVerifier:
             self._algorithm = "HS256"
         else:  # settings validation makes this unreachable
             raise ValueError("no token verification key configured")
+        # token → (principal, exp): only tokens that passed every check; the key never changes.
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
-        """Decode and validate a token; raise Unauthorized with the reason."""
+        """Decode and validate a token (or reuse an earlier verdict); raise Unauthorized."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires = cached
+            # The signature and claims cannot change; only the clock moves on (iat/nbf only
+            # become more valid with time, exp less).
+            if time.time() < expires + LEEWAY_SECONDS:
+                return principal
+            del self._verified[token]
+            raise Unauthorized("the token has expired")
+        principal, expires = self._decode(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            # Drop the oldest entry (dicts keep insertion order).
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
                 self._key,
                 algorithms=[self._algorithm],
                 options={"require": ["exp", "sub"]},
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
         except jwt.InvalidTokenError as error:
             raise Unauthorized(f"invalid token: {error}") from None
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"])
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -108,8 +133,6 @@ def issue_token(
     algorithm: str = "HS256",
 ) -> str:
     """Sign a development token (production tokens come from the identity provider)."""
-    import time
-
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub,
@@ -134,14 +157,20 @@ def current_principal(request: Request) -> Principal:
     return verifier.verify(token.strip())
 
 
-CurrentUser = Annotated[Principal, Depends(current_principal)]
+async def _principal(request: Request) -> Principal:
+    # An async dependency runs inline; FastAPI runs a plain `def` one in a worker thread, and
+    # that hand-off cost more than verifying the token itself.
+    return current_principal(request)
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+CurrentUser = Annotated[Principal, Depends(_principal)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency allowing only the given roles (admin always allowed)."""
     allowed = frozenset(roles) | {"admin"}
 
-    def dependency(principal: CurrentUser) -> Principal:
+    async def dependency(principal: CurrentUser) -> Principal:
         if principal.roles.isdisjoint(allowed):
             raise Forbidden(f"this action needs one of the roles {sorted(allowed)}")
         return principal

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,32 @@ from retailcare_shared.problems import Conflict, InvalidInput
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+
+
+# Built once with named parameters: SQLAlchemy then reuses the compiled statements instead of
+# coercing and cache-keying freshly built ones on every request.
+_CLAIM = (
+    insert(IdempotencyRecord)
+    .values(scope=bindparam("scope"), key=bindparam("key"), request_hash=bindparam("request_hash"))
+    .on_conflict_do_nothing()
+    .returning(IdempotencyRecord.key)
+)
+_REMEMBER = (
+    update(IdempotencyRecord)
+    .where(
+        IdempotencyRecord.scope == bindparam("match_scope"),
+        IdempotencyRecord.key == bindparam("match_key"),
+    )
+    .values(
+        status_code=bindparam("status_code"),
+        response_body=bindparam("response_body", type_=IdempotencyRecord.response_body.type),
+        response_headers=bindparam(
+            "response_headers", type_=IdempotencyRecord.response_headers.type
+        ),
+    )
+    .returning(IdempotencyRecord.key)
+    .execution_options(synchronize_session=False)
+)
 
 
 class IdempotentReplay(Exception):
@@ -62,10 +88,7 @@ class IdempotencyGuard:
         if self.key is None:
             return
         claimed = await self.session.scalar(
-            insert(IdempotencyRecord)
-            .values(scope=self.scope, key=self.key, request_hash=self.fingerprint)
-            .on_conflict_do_nothing()
-            .returning(IdempotencyRecord.key)
+            _CLAIM, {"scope": self.scope, "key": self.key, "request_hash": self.fingerprint}
         )
         if claimed is not None:
             return
@@ -98,11 +121,18 @@ class IdempotencyGuard:
         """Store the response under the key (same transaction) and return it."""
         content = jsonable_encoder(body)
         if self.key is not None:
-            record = await self.session.get(IdempotencyRecord, (self.scope, self.key))
-            assert record is not None, "claim() must run before remember()"
-            record.status_code = status_code
-            record.response_body = content
-            record.response_headers = headers or {}
+            # One UPDATE (not a SELECT of the row, then an UPDATE when the session flushes).
+            remembered = await self.session.scalar(
+                _REMEMBER,
+                {
+                    "match_scope": self.scope,
+                    "match_key": self.key,
+                    "status_code": status_code,
+                    "response_body": content,
+                    "response_headers": headers or {},
+                },
+            )
+            assert remembered is not None, "claim() must run before remember()"
         return JSONResponse(content, status_code=status_code, headers=headers)
 
 

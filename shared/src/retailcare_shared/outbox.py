@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from retailcare_shared.db import OUTBOX_WRITTEN
 from retailcare_shared.events import Envelope, Payload, build_envelope, encode
 from retailcare_shared.logging import correlation_id_var, request_id_var
 from retailcare_shared.platform_tables import OUTBOX_CHANNEL, OutboxMessage
@@ -27,7 +28,16 @@ async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> Non
             for envelope in envelopes
         ],
     )
-    # NOTIFY is delivered on commit only, so relays wake for committed rows and never earlier.
+    # No NOTIFY here: at commit PostgreSQL serialises every notifying transaction on one global
+    # lock, which capped concurrent requests. This process's relay is woken after the commit
+    # (Database.transaction); other replicas' relays find the rows within OUTBOX_POLL_SECONDS.
+    session.info[OUTBOX_WRITTEN] = True
+
+
+async def notify_relays(session: AsyncSession) -> None:
+    """Wake idle relays when this transaction commits (for bulk writers, once per batch)."""
+    # Delivered on commit only, so relays wake for committed rows and never earlier.
+    session.info[OUTBOX_WRITTEN] = True
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
 
 

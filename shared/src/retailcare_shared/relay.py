@@ -25,7 +25,12 @@ RELAY_LOCK_KEY = 0x0B0C_5E1A
 
 
 class OutboxRelay:
-    """Background task publishing the outbox of one service's database."""
+    """Background task publishing the outbox of one service's database.
+
+    Transactions of its own process that write outbox rows wake it right after their commit;
+    rows written by other replicas are found by polling every `poll_seconds` (an indexed select
+    on the small unsent-rows index), or at once when a bulk writer calls `outbox.notify_relays`.
+    """
 
     def __init__(
         self,
@@ -34,7 +39,7 @@ class OutboxRelay:
         *,
         service: str,
         batch_size: int = 500,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = 0.5,
         max_backoff_seconds: float = 5.0,
         transactional: bool = False,
         topic_prefix: str = "",
@@ -49,12 +54,14 @@ class OutboxRelay:
         self.transactional = transactional
         self._producer = LazyProducer(producer_factory)
         self._wake = asyncio.Event()
+        database.on_outbox_commit(self._wake.set)
+        self.idle = False  # True while waiting for a wake-up or the next poll
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
 
     @property
     def listening(self) -> bool:
-        """True while the relay is subscribed to new-row notifications."""
+        """True while the relay is subscribed to new-row notifications (see notify_relays)."""
         return self._listener is not None and not self._listener.is_closed()
 
     def stop(self) -> None:
@@ -174,6 +181,8 @@ class OutboxRelay:
         self._wake.set()
 
     async def _sleep(self, seconds: float) -> None:
+        self.idle = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self.idle = False
         self._wake.clear()

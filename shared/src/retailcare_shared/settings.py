@@ -92,12 +92,16 @@ class ServiceSettings(PlatformSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
-    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # The relay polls (an indexed SKIP LOCKED select) instead of being woken by NOTIFY per
+    # request: NOTIFY takes a global lock at commit and serialises concurrent writers.
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
     relay_max_backoff_seconds: float = Field(default=5.0, gt=0)
     relay_enabled: bool = True
     consumers_enabled: bool = True
     consumer_max_retries: int = Field(default=3, ge=0, le=20)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    # Records per partition applied in one transaction (getmany's max_records).
+    consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Exact paths allowed larger bodies than MAX_BODY_BYTES (JSON object: path → bytes).

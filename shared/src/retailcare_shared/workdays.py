@@ -13,6 +13,11 @@ from zoneinfo import ZoneInfo
 COMPANY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 
 
+def business_today() -> date:
+    """Today's date in the company's time zone (orders, visits and runs are dated in it)."""
+    return datetime.now(COMPANY_TIME_ZONE).date()
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     """Which dates are working days."""

@@ -9,20 +9,25 @@ from functools import partial
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from retailcare_shared.consumer import ConsumerRunner
+from retailcare_shared.consumer import ConsumerRunner, Subscription, app_of
 from retailcare_shared.db import Database
 from retailcare_shared.events import (
+    CustomerStatusChanged,
     CustomerViolationRecorded,
+    Envelope,
     ViolationKind,
     build_envelope,
     dlq_topic,
     encode,
 )
 from retailcare_shared.kafka import make_consumer, make_producer
+from retailcare_shared.platform_tables import InboxMessage
 from retailcare_shared.testing import collect_messages, eventually, service_overrides
-from widget_service.app import AppliedEvent, WidgetSettings, definition
+from widget_service.app import AppliedEvent, WidgetSettings, apply_violation, definition
 
 
 @pytest.fixture
@@ -46,12 +51,17 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 def make_runner(
-    database: Database, topic: str, widget_database: str, kafka_bootstrap: str
+    database: Database,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
+    subscription: Subscription | None = None,
+    context: FastAPI | None = None,
 ) -> ConsumerRunner:
     settings = WidgetSettings(**service_overrides(widget_database, kafka_bootstrap))
     return ConsumerRunner(
         database,
-        definition([topic]).subscriptions[0],
+        subscription or definition([topic]).subscriptions[0],
         service="widget-svc",
         consumer_factory=lambda topics, group: make_consumer(
             settings, topics=topics, group_id=group, client_id="t"
@@ -59,6 +69,7 @@ def make_runner(
         producer_factory=partial(make_producer, settings, client_id="t-dlq"),
         max_retries=2,
         retry_backoff_seconds=0.01,
+        context=context,
     )
 
 
@@ -67,6 +78,30 @@ def violation(kind: ViolationKind = "other") -> bytes:
         violation_id=uuid.uuid4(), kind=kind, occurred_on=date(2026, 1, 1)
     )
     return encode(build_envelope(payload, source="test", subject="shop-1"))
+
+
+def event_id(value: bytes) -> str:
+    return str(json.loads(value)["id"])
+
+
+def status_changed() -> bytes:
+    payload = CustomerStatusChanged(status="suspended", effective_date=date(2026, 1, 1))
+    return encode(build_envelope(payload, source="test", subject="shop-1"))
+
+
+async def applied_in_order(database: Database) -> list[str]:
+    """Event ids of the applied effects, in the order they were written."""
+    async with database.transaction() as session:
+        rows = await session.scalars(select(AppliedEvent.event_id).order_by(AppliedEvent.id))
+        return [str(value) for value in rows]
+
+
+async def inbox_transactions(database: Database) -> int:
+    """Distinct transactions that wrote inbox rows (processed_at is the transaction start)."""
+    async with database.transaction() as session:
+        return int(
+            await session.scalar(select(func.count(func.distinct(InboxMessage.processed_at)))) or 0
+        )
 
 
 async def applied(database: Database, event_id: str | None = None) -> int:
@@ -182,3 +217,127 @@ async def test_offsets_are_committed_after_the_effect_and_the_group_is_left_on_s
     second = make_runner(database, topic, widget_database, kafka_bootstrap)
     await run_until(second, lambda: applied(database, json.loads(sentinel)["id"]))
     assert await applied(database) == 6
+
+
+async def test_a_backlog_with_repeats_is_applied_in_batch_transactions_once_each_in_order(
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
+) -> None:
+    values = [violation() for _ in range(200)]
+    # The same event twice in a row and once more later, all inside one batch.
+    delivered = [*values[:10], values[9], *values[10:100], values[5], *values[100:]]
+    for value in delivered:
+        await producer.send(topic, value, key=b"shop-1")
+    await producer.flush()
+
+    runner = make_runner(database, topic, widget_database, kafka_bootstrap)
+    await run_until(runner, lambda: applied(database, event_id(values[-1])))
+
+    assert await applied_in_order(database) == [event_id(value) for value in values]
+    # One transaction per message would give 200 distinct transaction start times.
+    assert await inbox_transactions(database) < 20
+
+
+async def test_a_poison_message_inside_a_batch_is_dead_lettered_and_the_rest_applied_in_order(
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
+) -> None:
+    before, poison, after = (
+        [violation() for _ in range(20)],
+        violation("counterfeit"),
+        [violation() for _ in range(20)],
+    )
+    for value in (*before, poison, *after):
+        await producer.send(topic, value, key=b"shop-1")
+    await producer.flush()
+
+    runner = make_runner(database, topic, widget_database, kafka_bootstrap)
+    await run_until(runner, lambda: applied(database, event_id(after[-1])))
+
+    dead = await collect_messages(kafka_bootstrap, dlq_topic(topic), expected=1)
+    assert [message.value for message in dead] == [poison]
+    assert "counterfeit widgets are refused" in dict(dead[0].headers)["error"].decode()
+    assert await applied_in_order(database) == [event_id(value) for value in (*before, *after)]
+
+
+async def test_a_batch_offset_is_committed_only_after_its_effects_are_committed(
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
+) -> None:
+    values = [violation() for _ in range(10)] + [violation("smuggled")] + [violation()]
+    deliveries = [await producer.send(topic, value, key=b"shop-1") for value in values]
+    partition = TopicPartition(topic, (await deliveries[-1]).partition)
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id="widget-svc.widgets")
+    await probe.start()
+    seen: list[tuple[int, int]] = []
+
+    async def observe(session: AsyncSession, envelope: Envelope, payload: object) -> None:
+        await apply_violation(session, envelope, payload)
+        if getattr(payload, "kind", None) == "smuggled":
+            # Mid-batch: the committed offset may not count messages whose effect is uncommitted.
+            seen.append((await probe.committed(partition) or 0, await applied(database)))
+
+    subscription = Subscription(
+        name="widgets", topics=[topic], handlers={"customer.violation_recorded": observe}
+    )
+    runner = make_runner(database, topic, widget_database, kafka_bootstrap, subscription)
+    try:
+        await run_until(runner, lambda: applied(database, event_id(values[-1])))
+        final = await probe.committed(partition)
+    finally:
+        await probe.stop()
+
+    assert seen and all(committed <= visible for committed, visible in seen)
+    assert final == len(values)
+
+
+async def test_runs_of_a_type_go_to_its_batch_handler_in_order_and_handlers_see_the_app(
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
+) -> None:
+    app = FastAPI()
+    head, status, tail = (
+        [violation() for _ in range(3)],
+        status_changed(),
+        [violation(), violation()],
+    )
+    for value in (*head, status, *tail):
+        await producer.send(topic, value, key=b"shop-1")
+    await producer.flush()
+    runs: list[list[str]] = []
+    contexts: list[FastAPI] = []
+
+    async def apply_run(session: AsyncSession, events: list[tuple[Envelope, object]]) -> None:
+        runs.append([str(envelope.id) for envelope, _ in events])
+        contexts.append(app_of(session))
+        for envelope, payload in events:
+            await apply_violation(session, envelope, payload)
+
+    async def apply_status(session: AsyncSession, envelope: Envelope, payload: object) -> None:
+        contexts.append(app_of(session))
+        session.add(AppliedEvent(event_id=envelope.id, widget_id=uuid.uuid4(), kind="status"))
+
+    subscription = Subscription(
+        name="widgets",
+        topics=[topic],
+        handlers={"customer.status_changed": apply_status},
+        batch_handlers={"customer.violation_recorded": apply_run},
+    )
+    runner = make_runner(database, topic, widget_database, kafka_bootstrap, subscription, app)
+    await run_until(runner, lambda: applied(database, event_id(tail[-1])))
+
+    assert runs == [[event_id(v) for v in head], [event_id(v) for v in tail]]
+    assert await applied_in_order(database) == [event_id(v) for v in (*head, status, *tail)]
+    assert contexts and all(context is app for context in contexts)

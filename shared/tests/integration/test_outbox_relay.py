@@ -13,7 +13,7 @@ from retailcare_shared.db import Database
 from retailcare_shared.devstack import LocalBroker
 from retailcare_shared.events import CUSTOMER_EVENTS, CustomerViolationRecorded, build_envelope
 from retailcare_shared.kafka import make_producer
-from retailcare_shared.outbox import record_events
+from retailcare_shared.outbox import notify_relays, record_events
 from retailcare_shared.platform_tables import OutboxMessage
 from retailcare_shared.relay import OutboxRelay
 from retailcare_shared.testing import (
@@ -133,20 +133,37 @@ async def test_two_relays_publish_each_row_once_and_in_order(
     assert event_ids_of(messages) == expected
 
 
-async def test_an_idle_relay_wakes_on_a_new_row_without_waiting_for_its_poll(
+async def test_an_idle_relay_wakes_on_notify_relays_without_waiting_for_its_poll(
     widget_database: str, kafka_bootstrap: str
 ) -> None:
+    # The writer is another replica (its own Database), so only NOTIFY can reach this relay.
+    published = await _publish_one_while_idle(widget_database, kafka_bootstrap, same_process=False)
+    assert published
+
+
+async def test_a_commit_that_writes_events_wakes_its_own_process_relay_without_notify(
+    widget_database: str, kafka_bootstrap: str
+) -> None:
+    published = await _publish_one_while_idle(widget_database, kafka_bootstrap, same_process=True)
+    assert published
+
+
+async def _publish_one_while_idle(
+    widget_database: str, kafka_bootstrap: str, *, same_process: bool
+) -> bool:
+    """Record one event while the relay idles on a 10-minute poll; True once it is sent."""
     settings = WidgetSettings(**service_overrides(widget_database, kafka_bootstrap))
     database = Database(widget_database)
+    writer = database if same_process else Database(widget_database)
     relay = OutboxRelay(
         database,
         partial(make_producer, settings, client_id="relay-idle"),
         service="t",
-        poll_seconds=600,  # only a NOTIFY can wake it within the test
+        poll_seconds=600,  # only a wake-up can get the row out within the test
     )
     task = asyncio.create_task(relay.run())
     try:
-        await eventually(lambda: _listening(relay))
+        await eventually(lambda: _idle(relay))  # polled once, now asleep for ten minutes
         envelope = build_envelope(
             CustomerViolationRecorded(
                 violation_id=uuid.uuid4(), kind="other", occurred_on=date(2026, 1, 1)
@@ -154,14 +171,19 @@ async def test_an_idle_relay_wakes_on_a_new_row_without_waiting_for_its_poll(
             source="test",
             subject=str(uuid.uuid4()),
         )
-        async with database.transaction() as session:
+        async with writer.transaction() as session:
             await record_events(session, [envelope])
+            if not same_process:
+                await notify_relays(session)
         await eventually(lambda: _is_zero(unsent(database)), timeout=30)
+        return True
     finally:
         relay.stop()
         await task
         await database.dispose()
+        if writer is not database:
+            await writer.dispose()
 
 
-async def _listening(relay: OutboxRelay) -> bool:
-    return relay.listening
+async def _idle(relay: OutboxRelay) -> bool:
+    return relay.listening and relay.idle

@@ -75,3 +75,27 @@ def test_manager_token_without_manager_id_is_refused() -> None:
     token = jwt.encode(claims(manager_id=None), "s" * 32, algorithm="HS256")
     with pytest.raises(Unauthorized, match="needs `manager_id`"):
         verifier.verify(token)
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier(
+        PlatformSettings(kafka_bootstrap_servers="k:1", auth_jwt_secret="s" * 32)
+    )
+    now = time.time()
+    token = jwt.encode(claims(exp=int(now) + 60), "s" * 32, algorithm="HS256")
+    assert verifier.verify(token).sub == "u1"
+    assert verifier.verify(token).sub == "u1"  # the second time from the verified-token cache
+
+    monkeypatch.setattr(time, "time", lambda: now + 3600)
+    with pytest.raises(Unauthorized, match="expired"):
+        verifier.verify(token)
+
+
+def test_refused_tokens_are_never_remembered() -> None:
+    verifier = TokenVerifier(
+        PlatformSettings(kafka_bootstrap_servers="k:1", auth_jwt_secret="s" * 32)
+    )
+    token = jwt.encode(claims(), "x" * 32, algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(Unauthorized, match="invalid token"):
+            verifier.verify(token)

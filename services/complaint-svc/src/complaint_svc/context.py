@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
-from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaint_svc.complaints.catalogue import build_catalogue
 from complaint_svc.config import Settings
 from complaint_svc.deadlines.calendar import Allowance, DeadlinePolicy
+from retailcare_shared.consumer import app_of
 from retailcare_shared.outbox import EventRecorder
 from retailcare_shared.workdays import WorkCalendar, parse_dates
 
@@ -52,40 +50,20 @@ def build_context(settings: Settings, recorder: EventRecorder) -> ComplaintConte
     )
 
 
-# Consumed-event handlers only receive a session: they find their app's context through the
-# engine the session is bound to (one engine per app, so several apps in a process stay apart).
-_BY_ENGINE: weakref.WeakKeyDictionary[Engine, ComplaintContext] = weakref.WeakKeyDictionary()
-
-
 def context_of(app: FastAPI) -> ComplaintContext:
-    """The app's context, created on first use and registered for its consumers."""
+    """The app's context, created on first use."""
     context: ComplaintContext | None = getattr(app.state, "complaint_context", None)
     if context is None:
         context = build_context(app.state.settings, app.state.events)
         app.state.complaint_context = context
-    database = getattr(app.state, "database", None)
-    if database is not None:
-        _BY_ENGINE[database.engine.sync_engine] = context
     return context
 
 
-def request_context(request: Request) -> ComplaintContext:
-    """Dependency: the context of the app serving the request."""
+async def request_context(request: Request) -> ComplaintContext:
+    """Dependency: the context of the app serving the request (async: no worker thread)."""
     return context_of(request.app)
 
 
 def session_context(session: AsyncSession) -> ComplaintContext:
-    """The context of the app whose engine this session uses (for consumers)."""
-    bind = session.get_bind()
-    context = _BY_ENGINE.get(bind) if isinstance(bind, Engine) else None
-    if context is None:
-        # The registering job has not run yet; the consumer runner retries.
-        raise RuntimeError("complaint context not registered yet")
-    return context
-
-
-async def register_context(app: FastAPI) -> None:
-    """Background job: register the context at start-up, keep it until shutdown."""
-    context_of(app)
-    await app.state.stop_jobs.wait()
-    await asyncio.sleep(0)
+    """The context of the app whose consumer opened this session (for consumed events)."""
+    return context_of(app_of(session))

@@ -5,7 +5,6 @@ from fastapi import FastAPI
 from complaint_svc.analytics.router import router as analytics_router
 from complaint_svc.complaints.router import router as complaints_router
 from complaint_svc.config import Settings
-from complaint_svc.context import register_context
 from complaint_svc.deadlines.sweeper import deadline_sweeper
 from complaint_svc.readmodel.handlers import (
     on_callback_completed,
@@ -38,7 +37,7 @@ definition = ServiceDefinition(
             },
         )
     ],
-    background_jobs=(register_context, deadline_sweeper),
+    background_jobs=(deadline_sweeper,),
 )
 
 

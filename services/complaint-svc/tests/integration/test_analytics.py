@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from complaint_svc.analytics import repository
+from complaint_svc.analytics.repository import ANALYTICS_WORK_MEM, Window
 from retailcare_shared.testing import ServiceUnderTest, bearer
 
 CALL = bearer(["call_center"], sub="agent-li")
@@ -247,3 +249,20 @@ async def test_trend_series_by_month(quiet_service: ServiceUnderTest) -> None:
     assert [period["complaining_customers"] for period in quarterly["periods"]] == [3, 5]
     assert quarterly["classification"] == "insufficient_data"
     assert quarterly["groups"] == []
+
+
+async def test_rate_and_trend_queries_get_room_for_their_hashes_in_their_transaction_only(
+    quiet_service: ServiceUnderTest,
+) -> None:
+    window = Window(date(2026, 1, 1), date(2026, 3, 31))
+    async with quiet_service.database.transaction() as session:
+        default = await session.scalar(text("SHOW work_mem"))
+    for query in (
+        lambda session: repository.rate_groups(session, window, None),
+        lambda session: repository.trend_counts(session, window, None, "month"),
+    ):
+        async with quiet_service.database.transaction() as session:
+            await query(session)
+            assert await session.scalar(text("SHOW work_mem")) == ANALYTICS_WORK_MEM
+        async with quiet_service.database.transaction() as session:
+            assert await session.scalar(text("SHOW work_mem")) == default

@@ -28,14 +28,25 @@ from retailcare_shared.problems import NotFound, ServiceUnavailable, TooManyRequ
 
 log = get_logger(__name__)
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+# Proxied requests are spread over several small connection pools: httpcore scans every pooled
+# connection (a poll() per idle one, and a quadratic idle count) on each request and response,
+# which with one big pool cost more CPU than the rest of the gateway together.
+PROXY_POOL_SHARDS = 8
 
 
 class Gateway:
     """Per-process gateway state: upstream client, rate-limit buckets, circuit breakers."""
 
-    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: httpx.AsyncClient,
+        proxy_clients: list[httpx.AsyncClient] | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client
+        self.proxy_clients = proxy_clients or [client]
+        self._turn = 0
         self.upstreams = settings.upstreams()
         self.limiter = RateLimiter()
         self.breakers = {
@@ -78,7 +89,9 @@ class Gateway:
                 f"{upstream} is failing; not forwarding for now", breaker.retry_after(now)
             )
         try:
-            response = await forward(request, self.client, self.upstreams[upstream], upstream)
+            self._turn = (self._turn + 1) % len(self.proxy_clients)
+            client = self.proxy_clients[self._turn]
+            response = await forward(request, client, self.upstreams[upstream], upstream)
         except UpstreamFailure:
             breaker.record_failure(time.monotonic())
             raise
@@ -99,9 +112,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout = httpx.Timeout(
             settings.upstream_timeout_seconds, connect=settings.upstream_connect_timeout_seconds
         )
-        limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
-            app.state.gateway = Gateway(settings, client)
+        # Idle upstream connections are dropped before the services' uvicorn closes them (after
+        # 5 s): sending a POST on a connection the server is closing fails it with a 503.
+        limits = httpx.Limits(
+            max_connections=400, max_keepalive_connections=100, keepalive_expiry=4.0
+        )
+        shard_limits = httpx.Limits(
+            max_connections=400 // PROXY_POOL_SHARDS,
+            max_keepalive_connections=100 // PROXY_POOL_SHARDS,
+            keepalive_expiry=4.0,
+        )
+        async with contextlib.AsyncExitStack() as clients:
+            client = await clients.enter_async_context(
+                httpx.AsyncClient(timeout=timeout, limits=limits)
+            )
+            proxy_clients = [
+                await clients.enter_async_context(
+                    httpx.AsyncClient(timeout=timeout, limits=shard_limits)
+                )
+                for _ in range(PROXY_POOL_SHARDS)
+            ]
+            app.state.gateway = Gateway(settings, client, proxy_clients)
             log.info("service_started", port=settings.port, upstreams=settings.upstreams())
             yield
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -15,11 +16,17 @@ def _segments(path: str) -> list[str]:
     return [segment for segment in path.split("/") if segment]
 
 
+@functools.lru_cache(maxsize=1024)
+def _pattern_segments(pattern: str) -> tuple[str, ...]:
+    # Route patterns are few and fixed: split each once, not on every request.
+    return tuple(_segments(pattern))
+
+
 def match_upstream(path: str, routes: Sequence[RouteLike]) -> str | None:
     """The upstream of the first route whose pattern is a segment-wise prefix of the path."""
     segments = _segments(path)
     for route in routes:
-        pattern = _segments(route.pattern)
+        pattern = _pattern_segments(route.pattern)
         if len(segments) < len(pattern):
             continue
         if all(want in ("*", got) for want, got in zip(pattern, segments, strict=False)):

@@ -17,14 +17,6 @@ from survey_svc.responses.router import public as public_responses_router
 from survey_svc.responses.router import staff as staff_responses_router
 from survey_svc.results.router import router as results_router
 
-
-async def configure_callback_rules(app: FastAPI) -> None:
-    """Hand the app's settings to the complaint.resolved handler (runs once at start-up)."""
-    settings: Settings = app.state.settings
-    callback_handlers.RULES.calendar = settings.calendar()
-    callback_handlers.RULES.due_working_days = settings.callback_due_working_days
-
-
 definition = ServiceDefinition(
     name="survey-svc",
     settings_class=Settings,
@@ -55,7 +47,6 @@ definition = ServiceDefinition(
             },
         )
     ],
-    background_jobs=(configure_callback_rules,),
 )
 
 

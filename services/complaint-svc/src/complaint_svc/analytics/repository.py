@@ -68,10 +68,21 @@ _COMPLAINT_FILTER = """
 _RATE_COMPLAINT = "c.complainant_type = 'retailer' AND c.company_responsible"
 
 
+# The distinct complaining shops of a year (~150,000 at full scale) are hashed: let the hash stay
+# in memory instead of spilling in batches to disk (the default work_mem is 4 MB).
+ANALYTICS_WORK_MEM = "64MB"
+
+
+async def _roomy(session: AsyncSession) -> None:
+    """Give this transaction's hashes room (SET LOCAL: ends with the request's transaction)."""
+    await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
+
+
 async def rate_groups(
     session: AsyncSession, window: Window, by: str | None
 ) -> list[tuple[str, int, int]]:
     """(key, complaining shops, active shops) per group; a shop counts once."""
+    await _roomy(session)
     statement = f"""
         WITH active AS (
             SELECT s.customer_id, {_dimension(by)} AS key FROM shops AS s
@@ -141,6 +152,7 @@ async def trend_counts(
     period = (
         "c.filed_month" if unit == "month" else "CAST(date_trunc('quarter', c.filed_month) AS date)"
     )
+    await _roomy(session)
     complaining = await session.execute(
         text(
             f"""

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, insert, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Insert,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TextualSelect
 
 from complaint_svc.complaints.models import CaseAnalysis, Complaint, TimelineEntry
 from complaint_svc.complaints.repeats import EarlierComplaint
@@ -22,35 +41,131 @@ async def next_sequence(session: AsyncSession) -> int:
     return int(value)
 
 
-async def get_shop(session: AsyncSession, customer_id: uuid.UUID) -> Shop | None:
-    """The shop from the read model, if known."""
-    return await session.get(Shop, customer_id)
+@dataclass(frozen=True)
+class ShopFacts:
+    """What intake takes from the shop read model."""
+
+    county: str | None
+    district: str | None
+    known: bool
+
+
+_INTAKE_COLUMNS: dict[str, Any] = {
+    "seq": BigInteger,
+    "county": String,
+    "district": String,
+    "snapshot_version": Integer,
+    "id": UUID(as_uuid=True),
+    "repeat_of": UUID(as_uuid=True),
+    "category": String,
+    "status": String,
+    "callback_satisfied": Boolean,
+    "filed_at": DateTime(timezone=True),
+}
+# The CTE is evaluated once (nextval is volatile, so PostgreSQL never inlines it); the shop join
+# is on its key; the complaints join adds one row per earlier complaint (none: NULL columns).
+_INTAKE_WITH_EARLIER: TextualSelect = text(
+    """WITH numbered AS (SELECT nextval('complaint_ref_seq') AS seq)
+    SELECT numbered.seq, s.county, s.district, s.snapshot_version,
+           c.id, c.repeat_of, c.category, c.status, c.callback_satisfied, c.filed_at
+    FROM numbered
+    LEFT JOIN shops AS s ON s.customer_id = :customer_id
+    LEFT JOIN complaints AS c
+        ON c.customer_id = :customer_id AND c.category = :category AND c.filed_at >= :since"""
+).columns(**_INTAKE_COLUMNS)
+_INTAKE_SHOP_ONLY: TextualSelect = text(
+    """WITH numbered AS (SELECT nextval('complaint_ref_seq') AS seq)
+    SELECT numbered.seq, s.county, s.district, s.snapshot_version,
+           NULL::uuid AS id, NULL::uuid AS repeat_of, NULL AS category, NULL AS status,
+           NULL::boolean AS callback_satisfied, NULL::timestamptz AS filed_at
+    FROM numbered LEFT JOIN shops AS s ON s.customer_id = :customer_id"""
+).columns(**_INTAKE_COLUMNS)
+
+
+async def intake_lookup(
+    session: AsyncSession,
+    customer_id: uuid.UUID | None,
+    *,
+    category: str | None = None,
+    since: datetime | None = None,
+) -> tuple[int, ShopFacts | None, list[EarlierComplaint]]:
+    """One round trip for intake: the next complaint number, the shop from the read model, and
+    (when `category` and `since` are given) the shop's complaints in that category since then."""
+    if customer_id is None:
+        return await next_sequence(session), None, []
+    # Parameters passed at execution, not bound into a copy: the compiled form stays cached.
+    if category is not None and since is not None:
+        result = await session.execute(
+            _INTAKE_WITH_EARLIER,
+            {"customer_id": customer_id, "category": category, "since": since},
+        )
+    else:
+        result = await session.execute(_INTAKE_SHOP_ONLY, {"customer_id": customer_id})
+    rows = result.all()
+    first = rows[0]
+    shop = (
+        ShopFacts(first.county, first.district, first.snapshot_version >= 0)
+        if first.snapshot_version is not None
+        else None
+    )
+    earlier = [
+        EarlierComplaint(
+            row.id, row.repeat_of, row.category, row.status, row.callback_satisfied, row.filed_at
+        )
+        for row in rows
+        if row.id is not None
+    ]
+    return int(first.seq), shop, earlier
+
+
+_TIMELINE_KEYS = (
+    "complaint_id",
+    "at",
+    "actor",
+    "action",
+    "from_status",
+    "to_status",
+    "note",
+    "details",
+)
+# Insert statements by the set of complaint columns given; built once, so SQLAlchemy compiles
+# each only once (values bound into a fresh statement per request were compiled every time).
+_FILED_STATEMENTS: dict[tuple[str, ...], Insert] = {}
+
+
+def _filed_statement(keys: tuple[str, ...]) -> Insert:
+    statement = _FILED_STATEMENTS.get(keys)
+    if statement is None:
+        complaints = cast(Table, Complaint.__table__)
+        timeline = cast(Table, TimelineEntry.__table__)
+        filed = (
+            insert(complaints)
+            .values({key: bindparam(f"c_{key}", type_=complaints.c[key].type) for key in keys})
+            .cte("filed")
+        )
+        statement = (
+            insert(timeline)
+            .values(
+                {key: bindparam(f"t_{key}", type_=timeline.c[key].type) for key in _TIMELINE_KEYS}
+            )
+            .add_cte(filed)
+        )
+        _FILED_STATEMENTS[keys] = statement
+    return statement
+
+
+async def insert_filed(session: AsyncSession, complaint: Complaint, entry: dict[str, Any]) -> None:
+    """Insert a new complaint row and its timeline entry in one statement (one round trip)."""
+    state = complaint.__dict__
+    keys = tuple(column.key for column in Complaint.__table__.columns if column.key in state)
+    parameters = {f"c_{key}": state[key] for key in keys}
+    parameters.update({f"t_{key}": entry.get(key) for key in _TIMELINE_KEYS})
+    await session.execute(_filed_statement(keys), parameters)
 
 
 async def get_complaint(session: AsyncSession, complaint_id: uuid.UUID) -> Complaint | None:
     """A complaint by id, without access checks (internal use)."""
     return await session.get(Complaint, complaint_id)
-
-
-async def recent_for_shop(
-    session: AsyncSession, customer_id: uuid.UUID, category: str, since: datetime
-) -> list[EarlierComplaint]:
-    """The shop's complaints in a category filed since `since` (repeat-detection input)."""
-    rows = await session.execute(
-        select(
-            Complaint.id,
-            Complaint.repeat_of,
-            Complaint.category,
-            Complaint.status,
-            Complaint.callback_satisfied,
-            Complaint.filed_at,
-        ).where(
-            Complaint.customer_id == customer_id,
-            Complaint.category == category,
-            Complaint.filed_at >= since,
-        )
-    )
-    return [EarlierComplaint(*row) for row in rows.all()]
 
 
 async def add_timeline(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:

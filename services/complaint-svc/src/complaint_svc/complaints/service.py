@@ -96,19 +96,14 @@ async def _record(
     await record_events(session, envelopes)
 
 
-async def _new_complaint(
-    session: AsyncSession,
-    context: ComplaintContext,
-    *,
-    fields: dict[str, Any],
-    now: datetime,
+def _numbered_complaint(
+    context: ComplaintContext, *, seq: int, fields: dict[str, Any], now: datetime
 ) -> Complaint:
-    """Number, date and deadline a new complaint row (not yet flushed)."""
-    seq = await repository.next_sequence(session)
+    """A new complaint object with its number, reference, filing month and deadlines."""
     deadlines = due_times(now, fields["priority"], context.policy, context.calendar)
     local_date = now.astimezone(COMPANY_TIME_ZONE).date()
     local_day = local_date.strftime("%Y%m%d")
-    complaint = Complaint(
+    return Complaint(
         id=uuid.uuid4(),
         seq=seq,
         ref=f"TS-{local_day}-{seq:06d}",
@@ -122,6 +117,18 @@ async def _new_complaint(
         version=1,
         **fields,
     )
+
+
+async def _new_complaint(
+    session: AsyncSession,
+    context: ComplaintContext,
+    *,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Complaint:
+    """Number, date and deadline a new complaint row (added to the session, not yet flushed)."""
+    seq = await repository.next_sequence(session)
+    complaint = _numbered_complaint(context, seq=seq, fields=fields, now=now)
     session.add(complaint)
     return complaint
 
@@ -129,7 +136,12 @@ async def _new_complaint(
 async def file_complaint(
     session: AsyncSession, context: ComplaintContext, body: ComplaintIn, actor: str
 ) -> Complaint:
-    """Intake: validate the category, detect a repeat, set deadlines, record complaint.filed."""
+    """Intake: validate the category, detect a repeat, set deadlines, record complaint.filed.
+
+    Three round trips besides the key and the transaction: one lookup (number, shop, the shop's
+    recent complaints), one insert of row + timeline, the outbox insert (and `repeat_of` reads
+    the named complaint first).
+    """
     if body.category not in context.catalogue:
         raise InvalidInput("category", "catalogue", "not a code of the category catalogue")
     now = now_utc()
@@ -141,22 +153,22 @@ async def file_complaint(
         if body.customer_id is not None and earlier.customer_id not in (None, body.customer_id):
             raise InvalidInput("repeat_of", "other_shop", "the complaint concerns another shop")
         root = chain_root(earlier.id, earlier.repeat_of)
-    elif body.customer_id is not None:
-        candidates = await repository.recent_for_shop(
-            session, body.customer_id, body.category, now - context.repeat_window
+        seq, shop, _ = await repository.intake_lookup(session, body.customer_id)
+    else:
+        seq, shop, candidates = await repository.intake_lookup(
+            session, body.customer_id, category=body.category, since=now - context.repeat_window
         )
         root = find_repeat_root(
             candidates, category=body.category, filed_at=now, window=context.repeat_window
         )
-    shop = await repository.get_shop(session, body.customer_id) if body.customer_id else None
     if shop is not None and not shop.known:
         shop = None
     company_responsible = body.company_responsible
     if company_responsible is None:
         company_responsible = default_company_responsible(body.complainant_type)
-    complaint = await _new_complaint(
-        session,
+    complaint = _numbered_complaint(
         context,
+        seq=seq,
         now=now,
         fields={
             "customer_id": body.customer_id,
@@ -179,22 +191,19 @@ async def file_complaint(
             "repeat_of": root,
         },
     )
-    await session.flush()
-    await repository.add_timeline(
+    # A Core insert (row and timeline in one statement): the complaint object is only the
+    # answer's source, never part of the session's unit of work.
+    await repository.insert_filed(
         session,
-        [
-            timeline_entry(
-                complaint,
-                actor=actor,
-                action="filed",
-                at=now,
-                from_status=None,
-                details={
-                    "is_repeat": complaint.is_repeat,
-                    "repeat_of": str(root) if root else None,
-                },
-            )
-        ],
+        complaint,
+        timeline_entry(
+            complaint,
+            actor=actor,
+            action="filed",
+            at=now,
+            from_status=None,
+            details={"is_repeat": complaint.is_repeat, "repeat_of": str(root) if root else None},
+        ),
     )
     await _record(session, context, complaint, filed_event(complaint))
     return complaint

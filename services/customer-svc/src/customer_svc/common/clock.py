@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-COMPANY_TZ = ZoneInfo("Asia/Shanghai")
+from retailcare_shared.workdays import COMPANY_TIME_ZONE as COMPANY_TZ
 
 
 def utc_now() -> datetime:

@@ -3,8 +3,10 @@ one statement (orders, lines and `order.placed` outbox rows together)."""
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -85,6 +87,24 @@ def _order_no_of(raw: Any) -> str | None:
     return value if isinstance(value, str) and len(value) <= 64 else None
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Defer the cyclic garbage collector during a synchronous burst of allocations.
+
+    Validating a 1,000-order batch allocates ~100,000 objects, none of them in cycles; the
+    collections they trigger (each walking every tracked object of the process) cost more than
+    the work itself. Only ever wraps code without an await, so no other task runs meanwhile;
+    the collector resumes (and catches up) as soon as the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 async def place_orders(
     session: AsyncSession,
     events: EventRecorder,
@@ -92,7 +112,8 @@ async def place_orders(
     raw_orders: Sequence[Any],
 ) -> list[Outcome]:
     """Accept, report as duplicate or reject each order; write all accepted ones at once."""
-    parsed, parse_errors = parse_orders(raw_orders)
+    with gc_paused():
+        parsed, parse_errors = parse_orders(raw_orders)
     outcomes = [Outcome(order_no=_order_no_of(raw)) for raw in raw_orders]
     for outcome, errors in zip(outcomes, parse_errors, strict=True):
         if errors:
@@ -109,24 +130,26 @@ async def place_orders(
     seen: set[str] = set()
     rows = Rows()
     pending: dict[str, Outcome] = {}
-    for order, outcome in zip(parsed, outcomes, strict=True):
-        if order is None:
-            continue
-        problems = _problems(order, by_id, by_license, principal, today)
-        if problems:
-            outcome.status, outcome.errors = "rejected", [p.as_dict() for p in problems]
-            continue
-        if order.order_no in seen:
-            outcome.status = "duplicate"
-            continue
-        seen.add(order.order_no)
-        shop = _shop_of(order, by_id, by_license)
-        assert shop is not None  # _problems rejected orders without a shop
-        outcome.order_id = uuid.uuid4()
-        pending[order.order_no] = outcome
-        rows.add(events, order, outcome.order_id, shop.id)
+    with gc_paused():
+        for order, outcome in zip(parsed, outcomes, strict=True):
+            if order is None:
+                continue
+            problems = _problems(order, by_id, by_license, principal, today)
+            if problems:
+                outcome.status, outcome.errors = "rejected", [p.as_dict() for p in problems]
+                continue
+            if order.order_no in seen:
+                outcome.status = "duplicate"
+                continue
+            seen.add(order.order_no)
+            shop = _shop_of(order, by_id, by_license)
+            assert shop is not None  # _problems rejected orders without a shop
+            outcome.order_id = uuid.uuid4()
+            pending[order.order_no] = outcome
+            rows.add(events, order, outcome.order_id, shop.id)
+        parameters = rows.parameters(principal.sub) if pending else []
     if pending:
-        created = await repository.write_orders(session, rows.parameters(principal.sub))
+        created = await repository.write_orders(session, parameters)
         stored = await repository.ids_of(session, [no for no in pending if no not in created])
         for order_no, outcome in pending.items():
             if order_no not in created:

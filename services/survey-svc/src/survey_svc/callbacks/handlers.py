@@ -5,34 +5,43 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from retailcare_shared.consumer import app_of
 from retailcare_shared.events import ComplaintResolved, Envelope
 from retailcare_shared.workdays import WorkCalendar
 from survey_svc.callbacks.models import Callback
 from survey_svc.callbacks.rules import PENDING, callback_due
+from survey_svc.config import Settings
 from survey_svc.questionnaires.models import Questionnaire
 
 
-@dataclass
+@dataclass(frozen=True)
 class CallbackRules:
-    """Settings the consumer needs; set from the app's settings when the service starts."""
+    """What the consumer needs from the app's settings."""
 
     calendar: WorkCalendar
     due_working_days: int = 3
 
 
-# Consumer handlers receive (session, envelope, payload) only; the app's settings reach them
-# through this holder, filled by `configure_callback_rules` at start-up.
-RULES = CallbackRules(WorkCalendar())
+def callback_rules(app: FastAPI) -> CallbackRules:
+    """The app's callback rules, built from its settings on first use."""
+    rules: CallbackRules | None = getattr(app.state, "callback_rules", None)
+    if rules is None:
+        settings: Settings = app.state.settings
+        rules = CallbackRules(settings.calendar(), settings.callback_due_working_days)
+        app.state.callback_rules = rules
+    return rules
 
 
 async def on_complaint_resolved(
     session: AsyncSession, envelope: Envelope, payload: ComplaintResolved
 ) -> None:
     """Create the complaint's callback; a second delivery (or a re-resolution) adds nothing."""
+    rules = callback_rules(app_of(session))
     questionnaire_id = await session.scalar(
         select(Questionnaire.id)
         .where(Questionnaire.code == "callback")
@@ -48,7 +57,7 @@ async def on_complaint_resolved(
             customer_id=payload.customer_id,
             questionnaire_id=questionnaire_id,
             status=PENDING,
-            due_at=callback_due(payload.resolved_at, RULES.calendar, RULES.due_working_days),
+            due_at=callback_due(payload.resolved_at, rules.calendar, rules.due_working_days),
             attempts=0,
             resolved_at=payload.resolved_at,
         )

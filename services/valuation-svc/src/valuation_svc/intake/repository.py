@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -109,6 +110,11 @@ async def add_order(session: AsyncSession, order: dict[str, Any]) -> bool:
     return inserted.first() is not None
 
 
+def half_year(month: date) -> str:
+    """The key-SKU period of a month ("2026H1")."""
+    return f"{month.year}H{1 if month.month <= 6 else 2}"
+
+
 async def apply_to_month(session: AsyncSession, order: dict[str, Any], sign: int) -> None:
     """Add (sign 1) or subtract (sign -1) an order's figures to its shop-month and SKU rows."""
     params = {
@@ -140,7 +146,7 @@ async def apply_to_month(session: AsyncSession, order: dict[str, Any], sign: int
         params,
     )
     if order["key_skus"]:
-        period = f"{order['month'].year}H{1 if order['month'].month <= 6 else 2}"
+        period = half_year(order["month"])
         keys = {"customer_id": order["customer_id"], "period": period}
         await session.execute(
             text(
@@ -210,3 +216,82 @@ async def cancel_order(
             {"id": order_id, "c": customer_id},
         )
     return None
+
+
+# A run of orders in one statement: the ledger insert skips known orders (and tombstones), and
+# only the rows it inserted feed the shop-month and SKU upserts, summed per key and taken in key
+# order so concurrent batches lock rows in the same order. One JSON parameter keeps the
+# statement (and its prepared plan) the same whatever the run's size. The half-year expression
+# is `half_year` in SQL.
+_ADD_ORDERS = text(
+    "WITH new AS ("
+    " INSERT INTO shop_orders (order_id, customer_id, order_date, month, cartons, amount,"
+    " gross_profit, e_settled, promoted_cartons, key_skus, key_cartons)"
+    " SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(order_id uuid,"
+    " customer_id uuid, order_date date, month date, cartons bigint, amount numeric,"
+    " gross_profit numeric, e_settled boolean, promoted_cartons bigint, key_skus varchar[],"
+    " key_cartons bigint[])"
+    " ON CONFLICT (order_id) DO NOTHING"
+    " RETURNING customer_id, order_date, month, cartons, amount, gross_profit, e_settled,"
+    " promoted_cartons, key_skus, key_cartons"
+    "), months AS ("
+    " INSERT INTO shop_months AS m (customer_id, month, cartons, amount, gross_profit, orders,"
+    " e_orders, e_amount, promoted_cartons, last_order_date)"
+    " SELECT customer_id, month, sum(cartons), sum(amount), sum(gross_profit), count(*),"
+    " count(*) FILTER (WHERE e_settled), coalesce(sum(amount) FILTER (WHERE e_settled), 0),"
+    " sum(promoted_cartons), max(order_date)"
+    " FROM new GROUP BY customer_id, month ORDER BY customer_id, month"
+    " ON CONFLICT (customer_id, month) DO UPDATE SET"
+    " cartons = m.cartons + EXCLUDED.cartons, amount = m.amount + EXCLUDED.amount,"
+    " gross_profit = m.gross_profit + EXCLUDED.gross_profit,"
+    " orders = m.orders + EXCLUDED.orders, e_orders = m.e_orders + EXCLUDED.e_orders,"
+    " e_amount = m.e_amount + EXCLUDED.e_amount,"
+    " promoted_cartons = m.promoted_cartons + EXCLUDED.promoted_cartons,"
+    " last_order_date = GREATEST(m.last_order_date, EXCLUDED.last_order_date)"
+    "), skus AS ("
+    " INSERT INTO shop_period_skus AS s (customer_id, period, sku, cartons)"
+    " SELECT new.customer_id, to_char(new.month, 'YYYY')"
+    " || CASE WHEN extract(month FROM new.month) <= 6 THEN 'H1' ELSE 'H2' END, k.sku,"
+    " sum(k.cartons)"
+    " FROM new, unnest(new.key_skus, new.key_cartons) AS k(sku, cartons)"
+    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    " ON CONFLICT (customer_id, period, sku) DO UPDATE SET"
+    " cartons = s.cartons + EXCLUDED.cartons"
+    " RETURNING customer_id, period"
+    ")"
+    " SELECT DISTINCT customer_id, period FROM skus ORDER BY customer_id, period"
+)
+
+# Statements of one command see the same snapshot, so the key-SKU counts are taken afterwards.
+_COUNT_KEY_SKUS = text(
+    "INSERT INTO shop_periods AS p (customer_id, period, key_skus)"
+    " SELECT s.customer_id, s.period, count(*) FILTER (WHERE s.cartons > 0)"
+    " FROM shop_period_skus AS s"
+    " JOIN unnest(CAST(:customer_ids AS uuid[]), CAST(:periods AS varchar[]))"
+    " AS t(customer_id, period) ON s.customer_id = t.customer_id AND s.period = t.period"
+    " GROUP BY s.customer_id, s.period ORDER BY s.customer_id, s.period"
+    " ON CONFLICT (customer_id, period) DO UPDATE SET key_skus = EXCLUDED.key_skus"
+)
+
+
+async def add_orders(session: AsyncSession, orders: list[dict[str, Any]]) -> None:
+    """Add a run of orders to the ledger and their figures to the aggregates, in bulk.
+
+    Gives the same rows as `add_order` then `apply_to_month(order, 1)` for each in turn.
+    """
+    unique: dict[uuid.UUID, dict[str, Any]] = {}
+    for order in orders:
+        # A repeated order counts once, as its first copy (as one insert per order would).
+        unique.setdefault(order["order_id"], order)
+    if not unique:
+        return
+    rows = json.dumps(list(unique.values()), default=str)
+    periods = (await session.execute(_ADD_ORDERS, {"rows": rows})).all()
+    if periods:
+        await session.execute(
+            _COUNT_KEY_SKUS,
+            {
+                "customer_ids": [row.customer_id for row in periods],
+                "periods": [row.period for row in periods],
+            },
+        )

@@ -12,10 +12,10 @@ from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.db import DbSession
 from retailcare_shared.http import decode_cursor, encode_cursor
 from retailcare_shared.problems import InvalidInput, NotFound
+from retailcare_shared.workdays import business_today
 from valuation_svc.access import county_scope, load_shop, manager_scope
 from valuation_svc.plans import rules, service
 from valuation_svc.plans.schemas import AnomalyPage, ServicePlanOut, WorkloadOut
-from valuation_svc.valuation.service import today
 
 router = APIRouter(prefix="/api/v1", tags=["service plans"])
 
@@ -36,7 +36,7 @@ async def service_plan(
 ) -> ServicePlanOut:
     """Class, quadrant strategy, delivery promise, visits and service items of a shop."""
     await load_shop(session, user, customer_id)
-    return await service.service_plan(session, customer_id, today())
+    return await service.service_plan(session, customer_id, business_today())
 
 
 @router.get("/sales-anomalies", response_model=AnomalyPage)
@@ -44,13 +44,15 @@ async def sales_anomalies(
     session: DbSession,
     user: TeamReader,
     county: Annotated[str | None, Query(max_length=50)] = None,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    month: Annotated[str | None, Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AnomalyPage:
     """Shops whose month's cartons differ from the three months before by more than 30%."""
     first = (
-        date(int(month[:4]), int(month[5:7]), 1) if month else rules.last_complete_month(today())
+        date(int(month[:4]), int(month[5:7]), 1)
+        if month
+        else rules.last_complete_month(business_today())
     )
     after = None
     if cursor is not None:
@@ -85,4 +87,4 @@ async def manager_workload(
         raise InvalidInput("manager_id", "required", "give the manager whose workload to sum")
     if own is not None and target != own:
         raise NotFound(f"manager {target} is not known")
-    return await service.workload(session, target, today(), request.app.state.settings)
+    return await service.workload(session, target, business_today(), request.app.state.settings)

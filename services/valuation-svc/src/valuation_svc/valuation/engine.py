@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -14,24 +15,29 @@ from valuation_svc.valuation.classify import (
     QUADRANTS,
     Classified,
     GroupStats,
+    Ints,
     Scored,
     evaluate,
 )
 from valuation_svc.valuation.population import LoadedPopulation
 
 
-def promoted_cut(
-    values: np.ndarray[Any, Any], group: np.ndarray[Any, Any], groups: int, rank: int
-) -> np.ndarray[Any, Any]:
-    """Promoted cartons of the shop at `rank` in each group (0 when the group is smaller)."""
-    out = np.zeros(groups)
+def promoted_cuts(
+    values: np.ndarray[Any, Any], group: np.ndarray[Any, Any], groups: int, ranks: tuple[int, ...]
+) -> list[np.ndarray[Any, Any]]:
+    """Promoted cartons of the shop at each rank in each group (0 when the group is smaller),
+    from one sort."""
     order = np.lexsort((-values, group))
     sorted_values = values[order]
     counts = np.bincount(group, minlength=groups)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if groups else np.zeros(0, int)
-    has = counts >= rank
-    out[has] = sorted_values[starts[has] + rank - 1]
-    return out
+    cuts = []
+    for rank in ranks:
+        out = np.zeros(groups)
+        has = counts >= rank
+        out[has] = sorted_values[starts[has] + rank - 1]
+        cuts.append(out)
+    return cuts
 
 
 def run_outputs(
@@ -94,7 +100,48 @@ RESULT_COLUMNS = (
 )
 
 
-def result_records(
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension
+COPY_TRAILER = b"\xff\xff"
+
+
+def uuid_bytes(ids: list[str]) -> np.ndarray[Any, Any]:
+    """The 16 raw bytes of canonical UUID strings, (n, 16) uint8, converted without a per-id
+    Python call."""
+    if not ids:
+        return np.zeros((0, 16), dtype=np.uint8)
+    chars = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8).reshape(len(ids), 36)
+    # '0'-'9' and 'a'-'f' (PostgreSQL prints UUIDs in lower case; upper case is accepted too).
+    digits = np.delete(chars, (8, 13, 18, 23), axis=1) | 0x20
+    nibbles = np.where(digits >= ord("a"), digits - (ord("a") - 10), digits - ord("0"))
+    return np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2], dtype=np.uint8)
+
+
+def _row_dtype(texts: dict[str, bytes]) -> np.dtype[Any]:
+    """Binary COPY layout of one result row whose text columns have the given values."""
+    kinds = {
+        "run_id": "V16",
+        "customer_id": "V16",
+        "model_version": ">i4",
+        "total_score": ">f8",
+        "current_value": ">f8",
+        "potential_value": ">f8",
+        "credit_score": ">f8",
+        "rank": ">i4",
+        "group_size": ">i4",
+        "position": ">f8",
+        "flags": ">i4",
+        "dimensions": f"V{8 * len(ind.DIMENSIONS)}",
+        "scores": f"V{8 * len(ind.INDICATORS)}",
+        "inputs": f"V{8 * len(ind.INDICATORS)}",
+    }
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for name in RESULT_COLUMNS:
+        kind = f"S{len(texts[name])}" if name in texts else kinds[name]
+        fields += [(f"{name}_length", ">i4"), (name, kind)]
+    return np.dtype(fields)
+
+
+def result_copy_chunks(
     loaded: LoadedPopulation,
     scored: Scored,
     classified: Classified,
@@ -102,41 +149,80 @@ def result_records(
     run_id: uuid.UUID,
     period: str,
     model_version: int,
-    start: int = 0,
-    stop: int | None = None,
-) -> list[tuple[Any, ...]]:
-    """Tuples of rows start:stop in RESULT_COLUMNS order (arrays as lists; NaN = excluded)."""
-    rows = slice(start, len(loaded.customer_ids) if stop is None else stop)
-    ids = [uuid.UUID(value) for value in loaded.customer_ids[rows]]
-    n = len(ids)
-    class_names = np.array(CLASSES, dtype=object)[classified.value_class[rows]].tolist()
-    rank_names = np.array(CLASSES, dtype=object)[classified.rank_class[rows]].tolist()
-    quadrant_names = np.array(QUADRANTS, dtype=object)[classified.quadrant[rows]].tolist()
-    return list(
-        zip(
-            [run_id] * n,
-            ids,
-            [period] * n,
-            loaded.counties[rows],
-            loaded.market_types[rows],
-            [model_version] * n,
-            class_names,
-            quadrant_names,
-            np.round(scored.total[rows], 6).tolist(),
-            np.round(scored.current[rows], 6).tolist(),
-            np.round(scored.potential[rows], 6).tolist(),
-            scored.credit[rows].tolist(),
-            classified.rank[rows].tolist(),
-            classified.group_size[rows].tolist(),
-            classified.position[rows].tolist(),
-            rank_names,
-            classified.flags[rows].tolist(),
-            pack_rows(np.round(scored.dimensions[rows], 6)),
-            pack_rows(scored.scores[rows]),
-            pack_rows(scored.inputs[rows]),
-            strict=True,
-        )
-    )
+    chunk: int = 100_000,
+) -> Iterator[bytes]:
+    """The result rows as PostgreSQL binary COPY data (RESULT_COLUMNS order), in pieces of
+    `chunk` rows, built column-wise by numpy: rows sharing their text values (county, market
+    type, class, quadrant, rank class) have one fixed layout, so each such cell is one
+    structured array. Rows go in customer_id order so index inserts stay local."""
+    n = len(loaded.customer_ids)
+    ids = uuid_bytes(loaded.customer_ids)
+    halves = ids.view(">u8")  # (n, 2) big-endian: the ids' byte order
+    order = np.lexsort((halves[:, 1], halves[:, 0])) if n else np.zeros(0, dtype=np.int64)
+    cells, cell_labels = _cells(loaded.counties, loaded.market_types)
+    cell_count = len(cell_labels)
+    key = (
+        (cells * len(CLASSES) + classified.value_class) * len(QUADRANTS) + classified.quadrant
+    ) * len(CLASSES) + classified.rank_class
+    dimensions = np.round(scored.dimensions, 6).astype(VECTOR)
+    scores = np.ascontiguousarray(scored.scores, dtype=VECTOR)
+    inputs = np.ascontiguousarray(scored.inputs, dtype=VECTOR)
+    total = np.round(scored.total, 6)
+    current = np.round(scored.current, 6)
+    potential = np.round(scored.potential, 6)
+    yield COPY_HEADER
+    for start in range(0, n, chunk):
+        rows = order[start : start + chunk]
+        by_cell = rows[np.argsort(key[rows], kind="stable")]
+        cell_keys = key[by_cell]
+        bounds = np.flatnonzero(np.diff(cell_keys)) + 1
+        pieces: list[bytes] = []
+        for part in np.split(by_cell, bounds):
+            code = int(key[part[0]])
+            code, rank_code = divmod(code, len(CLASSES))
+            code, quadrant_code = divmod(code, len(QUADRANTS))
+            cell, class_code = divmod(code, len(CLASSES))
+            assert cell < cell_count
+            county, market = cell_labels[cell]
+            texts = {
+                "period": period.encode(),
+                "county": county.encode(),
+                "market_type": market.encode(),
+                "value_class": CLASSES[class_code].encode(),
+                "quadrant": QUADRANTS[quadrant_code].encode(),
+                "rank_class": CLASSES[rank_code].encode(),
+            }
+            block = np.zeros(len(part), dtype=_row_dtype(texts))
+            block["count"] = len(RESULT_COLUMNS)
+            for name in RESULT_COLUMNS:
+                block[f"{name}_length"] = block.dtype[name].itemsize
+            for name, value in texts.items():
+                block[name] = value
+            block["run_id"] = np.frombuffer(run_id.bytes, dtype="V16")[0]
+            block["customer_id"] = ids[part].view("V16").reshape(-1)
+            block["model_version"] = model_version
+            block["total_score"] = total[part]
+            block["current_value"] = current[part]
+            block["potential_value"] = potential[part]
+            block["credit_score"] = scored.credit[part]
+            block["rank"] = classified.rank[part]
+            block["group_size"] = classified.group_size[part]
+            block["position"] = classified.position[part]
+            block["flags"] = classified.flags[part]
+            block["dimensions"] = dimensions[part].view(block.dtype["dimensions"]).reshape(-1)
+            block["scores"] = scores[part].view(block.dtype["scores"]).reshape(-1)
+            block["inputs"] = inputs[part].view(block.dtype["inputs"]).reshape(-1)
+            pieces.append(block.tobytes())
+        yield b"".join(pieces)
+    yield COPY_TRAILER
+
+
+def _cells(counties: list[str], market_types: list[str]) -> tuple[Ints, list[tuple[str, str]]]:
+    """Each row's (county, market type) cell id and the cells' labels."""
+    pairs = list(zip(counties, market_types, strict=True))
+    labels = sorted(set(pairs))
+    index = {label: number for number, label in enumerate(labels)}
+    return np.fromiter((index[pair] for pair in pairs), dtype=np.int64, count=len(pairs)), labels
 
 
 def run_group_rows(
@@ -144,8 +230,7 @@ def run_group_rows(
 ) -> list[dict[str, Any]]:
     """What previews need from each ranking group."""
     promoted = loaded.population.columns["promoted_cartons"]
-    cut20 = promoted_cut(promoted, loaded.population.group, groups, 20)
-    cut100 = promoted_cut(promoted, loaded.population.group, groups, 100)
+    cut20, cut100 = promoted_cuts(promoted, loaded.population.group, groups, (20, 100))
     return [
         {
             "county": county,

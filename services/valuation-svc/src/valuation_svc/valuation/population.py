@@ -13,9 +13,10 @@ from valuation_svc.valuation import indicators as ind
 from valuation_svc.valuation.classify import CATEGORY_INPUTS, NUMERIC_INPUTS, Population
 from valuation_svc.valuation.periods import Period, add_months, month_start
 
-# Columns fetched as float8 (NaN = unknown) in this order, after customer_id, county, market_type,
-# group and the two booleans.
+# Columns fetched as float8 (NaN = unknown) in this order, after customer_id, county, market_type
+# and the two booleans (FIRST_FLOAT is the index of the first).
 FLOAT_COLUMNS = (*NUMERIC_INPUTS, *CATEGORY_INPUTS.values())
+FIRST_FLOAT = 5
 
 
 def _category_sql(indicator: str, column: str) -> str:
@@ -73,22 +74,26 @@ def eligibility_sql() -> str:
     )
 
 
-def population_sql(group_by: str, *, single_shop: bool = False) -> str:
-    """One query: every eligible shop of the scope with its period figures (or one shop)."""
-    group_key = "s.county" if group_by == "county" else "s.county, s.market_type"
-    scope = (
-        "s.customer_id = :customer_id"
-        if single_shop
-        else "(CAST(:county AS text) IS NULL OR s.county = :county)"
-        f" AND {eligibility_sql()} IS NULL"
+def population_sql(group_by: str, *, single_shop: bool = False, county_scoped: bool = False) -> str:
+    """One query: every eligible shop of the scope (the whole province, or one county when
+    `county_scoped`) with its period figures (or one shop)."""
+    # Plain predicates (not `eligibility_sql() IS NULL`) so the planner estimates the population
+    # right and hash-joins the aggregates instead of looping over index probes; the county
+    # filter is only written when there is one (an `:county IS NULL OR …` keeps the planner from
+    # turning the county's shops into a semi-join and makes it scan every shop's aggregates).
+    eligible = (
+        ("s.county = :county AND " if county_scoped else "")
+        + "s.status = 'active' AND NOT s.self_operated"
+        " AND (s.licensed_on IS NULL OR s.licensed_on <= :licence_cutoff)"
     )
+    scope = "s.customer_id = :customer_id" if single_shop else eligible
     # A county run reads only that county's aggregates.
-    in_scope = (
-        "customer_id = :customer_id"
-        if single_shop
-        else "(CAST(:county AS text) IS NULL"
-        " OR customer_id IN (SELECT customer_id FROM shops WHERE county = :county))"
-    )
+    if single_shop:
+        in_scope = "customer_id = :customer_id"
+    elif county_scoped:
+        in_scope = "customer_id IN (SELECT customer_id FROM shops WHERE county = :county)"
+    else:
+        in_scope = "TRUE"
     categories = ", ".join(
         _category_sql(indicator, column) for indicator, column in CATEGORY_INPUTS.items()
     )
@@ -105,6 +110,7 @@ WITH cur AS (
 ), complaints AS (
     SELECT customer_id, count(*) AS k FROM complaints
     WHERE complainant_type = 'consumer' AND filed_on BETWEEN :period_start AND :as_of
+      AND {in_scope}
     GROUP BY customer_id
 ), violated AS (
     SELECT DISTINCT customer_id FROM violations
@@ -112,10 +118,9 @@ WITH cur AS (
 ), recent AS (
     SELECT DISTINCT customer_id FROM shop_months
     WHERE month BETWEEN :recent_first_month AND :as_of AND orders > 0
-      AND last_order_date BETWEEN :recent_from AND :as_of
+      AND last_order_date BETWEEN :recent_from AND :as_of AND {in_scope}
 )
 SELECT s.customer_id::text, s.county, s.market_type,
-       (dense_rank() OVER (ORDER BY {group_key}) - 1)::int8 AS grp,
        violated.customer_id IS NOT NULL AS violation,
        recent.customer_id IS NOT NULL AS recent_order,
        COALESCE(cur.v, 0)::float8, COALESCE(cur.a, 0)::float8, COALESCE(cur.g, 0)::float8,
@@ -168,7 +173,6 @@ class Chunk:
     customer_ids: list[str]
     counties: list[str]
     market_types: list[str]
-    group: npt.NDArray[np.int64]
     violation: npt.NDArray[np.bool_]
     recent: npt.NDArray[np.bool_]
     columns: dict[str, npt.NDArray[np.float64]]
@@ -181,11 +185,28 @@ def chunk_of(rows: list[Any]) -> Chunk:
         customer_ids=[row[0] for row in rows],
         counties=[row[1] for row in rows],
         market_types=[row[2] for row in rows],
-        group=np.fromiter((row[3] for row in rows), dtype=np.int64, count=n),
-        violation=np.fromiter((row[4] for row in rows), dtype=np.bool_, count=n),
-        recent=np.fromiter((row[5] for row in rows), dtype=np.bool_, count=n),
-        columns={name: _float_column(rows, 6 + i) for i, name in enumerate(FLOAT_COLUMNS)},
+        violation=np.fromiter((row[3] for row in rows), dtype=np.bool_, count=n),
+        recent=np.fromiter((row[4] for row in rows), dtype=np.bool_, count=n),
+        columns={
+            name: _float_column(rows, FIRST_FLOAT + i) for i, name in enumerate(FLOAT_COLUMNS)
+        },
     )
+
+
+def ranking_groups(
+    counties: list[str], market_types: list[str], group_by: str
+) -> tuple[npt.NDArray[np.int64], list[tuple[str, str]]]:
+    """Each shop's ranking-group id and the groups' (county, market type or `*`) labels, numbered
+    in label order (computed here rather than by a window function sorting every shop in SQL)."""
+    keys: list[tuple[str, str]] = (
+        [(county, "*") for county in counties]
+        if group_by == "county"
+        else list(zip(counties, market_types, strict=True))
+    )
+    labels = sorted(set(keys))
+    index = {label: number for number, label in enumerate(labels)}
+    group = np.fromiter((index[key] for key in keys), dtype=np.int64, count=len(keys))
+    return group, labels
 
 
 def assemble(chunks: list[Chunk], group_by: str) -> LoadedPopulation:
@@ -193,24 +214,16 @@ def assemble(chunks: list[Chunk], group_by: str) -> LoadedPopulation:
     customer_ids = [cid for chunk in chunks for cid in chunk.customer_ids]
     counties = [county for chunk in chunks for county in chunk.counties]
     market_types = [market for chunk in chunks for market in chunk.market_types]
-    n = len(customer_ids)
 
     def joined(arrays: list[Any], dtype: Any) -> Any:
         return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
 
-    group = joined([chunk.group for chunk in chunks], np.int64)
+    group, labels = ranking_groups(counties, market_types, group_by)
     columns = {
         name: joined([chunk.columns[name] for chunk in chunks], np.float64)
         for name in FLOAT_COLUMNS
     }
     rural = np.array([market == "rural" for market in market_types], dtype=np.bool_)
-    groups = int(group.max()) + 1 if n else 0
-    labels: list[tuple[str, str]] = [("", "")] * groups
-    if n:
-        _, first = np.unique(group, return_index=True)
-        for g, index in enumerate(first.tolist()):
-            market = "*" if group_by == "county" else market_types[index]
-            labels[g] = (counties[index], market)
     return LoadedPopulation(
         population=Population(
             group=group,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from retailcare_shared.auth import Principal
 from retailcare_shared.problems import Conflict, InvalidInput, NotFound
+from retailcare_shared.workdays import business_today
 from valuation_svc.intake.models import Shop
 from valuation_svc.valuation import indicators as ind
 from valuation_svc.valuation import repository
@@ -30,7 +30,7 @@ from valuation_svc.valuation.engine import pack, unpack
 from valuation_svc.valuation.model_rules import validate_model
 from valuation_svc.valuation.models import ValuationResult, ValuationRun, ValueModel
 from valuation_svc.valuation.periods import default_as_of, parse_period
-from valuation_svc.valuation.population import FLOAT_COLUMNS
+from valuation_svc.valuation.population import FIRST_FLOAT, FLOAT_COLUMNS
 from valuation_svc.valuation.reasons import classification_reasons
 from valuation_svc.valuation.runner import window_params
 from valuation_svc.valuation.schemas import (
@@ -54,7 +54,7 @@ async def create_run(session: AsyncSession, principal: Principal, body: RunIn) -
                 "county", "forbidden_for_role", "your token is limited to one county"
             )
         county = principal.county
-    as_of = body.as_of or default_as_of(period, datetime.now(UTC).date())
+    as_of = body.as_of or default_as_of(period, business_today())
     if not period.start <= as_of <= period.end:
         raise InvalidInput("as_of", "within_period", f"as_of must lie within {period}")
     if await repository.unfinished_run(session, str(period), county) is not None:
@@ -219,7 +219,7 @@ async def preview(session: AsyncSession, shop: Shop, body: PreviewIn) -> ResultO
     row = await repository.shop_figures(session, shop.customer_id, params, group_by)
     assert row is not None
     columns = {
-        name: np.array([np.nan if row[6 + i] is None else float(row[6 + i])])
+        name: np.array([np.nan if (value := row[FIRST_FLOAT + i]) is None else float(value)])
         for i, name in enumerate(FLOAT_COLUMNS)
     }
     for name, value in body.inputs.model_dump(exclude_none=True).items():
@@ -306,8 +306,3 @@ _CATEGORY_COLUMN = {
     "trading_area": "trading_area",
     "business_format": "business_format",
 }
-
-
-def today() -> date:
-    """Today's date (UTC)."""
-    return datetime.now(UTC).date()
