@@ -63,6 +63,21 @@ async def dedicated_postgres(tmp_path: Path) -> AsyncIterator[LocalPostgres]:
         await asyncio.to_thread(server.stop, "immediate")
 
 
+async def complaint_service_on(
+    server: LocalPostgres, bus: TestBus, **overrides: Any
+) -> tuple[str, Settings]:
+    """A migrated complaints database on the server and complaint-svc settings using it."""
+    server.create_database("complaints")
+    url = server.url("complaints")
+    await asyncio.to_thread(upgrade_to_head, definition.service_dir, url)
+    base = {
+        **service_overrides(url, bus.bootstrap),
+        "kafka_topic_prefix": bus.prefix,
+        "sweeper_enabled": False,
+    }
+    return url, Settings(**{**base, **overrides})
+
+
 def complaint_body(number: int) -> dict[str, Any]:
     """A valid complaint."""
     return {
@@ -141,17 +156,7 @@ async def test_requests_during_a_database_restart_fail_fast_with_503_and_the_ser
     dedicated_postgres: LocalPostgres, bus: TestBus
 ) -> None:
     """Outage: every answer is 201/200 or a quick 503 problem; afterwards writes succeed again."""
-    dedicated_postgres.create_database("complaints")
-    url = dedicated_postgres.url("complaints")
-    await asyncio.to_thread(upgrade_to_head, definition.service_dir, url)
-    settings = Settings(
-        **{
-            **service_overrides(url, bus.bootstrap),
-            "kafka_topic_prefix": bus.prefix,
-            "sweeper_enabled": False,
-            "consumers_enabled": False,
-        }
-    )
+    url, settings = await complaint_service_on(dedicated_postgres, bus, consumers_enabled=False)
     async with running(create_app(settings)) as app, serve_http(app) as base_url:
         load = Load(base_url)
         load.start()
@@ -208,16 +213,8 @@ async def test_events_consumed_during_a_database_outage_are_applied_after_it_not
     dedicated_postgres: LocalPostgres, bus: TestBus
 ) -> None:
     """An outage outlasting the handler retries leaves events uncommitted, never in the DLQ."""
-    dedicated_postgres.create_database("complaints")
-    url = dedicated_postgres.url("complaints")
-    await asyncio.to_thread(upgrade_to_head, definition.service_dir, url)
-    settings = Settings(
-        **{
-            **service_overrides(url, bus.bootstrap),
-            "kafka_topic_prefix": bus.prefix,
-            "sweeper_enabled": False,
-            "consumer_retry_backoff_seconds": 0.05,
-        }
+    url, settings = await complaint_service_on(
+        dedicated_postgres, bus, consumer_retry_backoff_seconds=0.05
     )
     shops = [uuid.uuid4() for _ in range(20)]
     async with running(create_app(settings)) as app:

@@ -115,6 +115,18 @@ def half_year(month: date) -> str:
     return f"{month.year}H{1 if month.month <= 6 else 2}"
 
 
+# How a shop-month row absorbs figures added to it (one order or a batch's sums).
+_ADD_TO_MONTH = (
+    " ON CONFLICT (customer_id, month) DO UPDATE SET"
+    " cartons = m.cartons + EXCLUDED.cartons, amount = m.amount + EXCLUDED.amount,"
+    " gross_profit = m.gross_profit + EXCLUDED.gross_profit,"
+    " orders = m.orders + EXCLUDED.orders, e_orders = m.e_orders + EXCLUDED.e_orders,"
+    " e_amount = m.e_amount + EXCLUDED.e_amount,"
+    " promoted_cartons = m.promoted_cartons + EXCLUDED.promoted_cartons,"
+    " last_order_date = GREATEST(m.last_order_date, EXCLUDED.last_order_date)"
+)
+
+
 async def apply_to_month(session: AsyncSession, order: dict[str, Any], sign: int) -> None:
     """Add (sign 1) or subtract (sign -1) an order's figures to its shop-month and SKU rows."""
     params = {
@@ -134,14 +146,7 @@ async def apply_to_month(session: AsyncSession, order: dict[str, Any], sign: int
             "INSERT INTO shop_months AS m (customer_id, month, cartons, amount, gross_profit,"
             " orders, e_orders, e_amount, promoted_cartons, last_order_date)"
             " VALUES (:customer_id, :month, :cartons, :amount, :gross_profit, :orders, :e_orders,"
-            " :e_amount, :promoted, :order_date)"
-            " ON CONFLICT (customer_id, month) DO UPDATE SET"
-            " cartons = m.cartons + EXCLUDED.cartons, amount = m.amount + EXCLUDED.amount,"
-            " gross_profit = m.gross_profit + EXCLUDED.gross_profit,"
-            " orders = m.orders + EXCLUDED.orders, e_orders = m.e_orders + EXCLUDED.e_orders,"
-            " e_amount = m.e_amount + EXCLUDED.e_amount,"
-            " promoted_cartons = m.promoted_cartons + EXCLUDED.promoted_cartons,"
-            " last_order_date = GREATEST(m.last_order_date, EXCLUDED.last_order_date)"
+            " :e_amount, :promoted, :order_date)" + _ADD_TO_MONTH
         ),
         params,
     )
@@ -241,14 +246,8 @@ _ADD_ORDERS = text(
     " count(*) FILTER (WHERE e_settled), coalesce(sum(amount) FILTER (WHERE e_settled), 0),"
     " sum(promoted_cartons), max(order_date)"
     " FROM new GROUP BY customer_id, month ORDER BY customer_id, month"
-    " ON CONFLICT (customer_id, month) DO UPDATE SET"
-    " cartons = m.cartons + EXCLUDED.cartons, amount = m.amount + EXCLUDED.amount,"
-    " gross_profit = m.gross_profit + EXCLUDED.gross_profit,"
-    " orders = m.orders + EXCLUDED.orders, e_orders = m.e_orders + EXCLUDED.e_orders,"
-    " e_amount = m.e_amount + EXCLUDED.e_amount,"
-    " promoted_cartons = m.promoted_cartons + EXCLUDED.promoted_cartons,"
-    " last_order_date = GREATEST(m.last_order_date, EXCLUDED.last_order_date)"
-    "), skus AS ("
+    + _ADD_TO_MONTH
+    + "), skus AS ("
     " INSERT INTO shop_period_skus AS s (customer_id, period, sku, cartons)"
     " SELECT new.customer_id, to_char(new.month, 'YYYY')"
     " || CASE WHEN extract(month FROM new.month) <= 6 THEN 'H1' ELSE 'H2' END, k.sku,"
