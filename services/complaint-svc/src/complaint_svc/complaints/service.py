@@ -69,6 +69,30 @@ def timeline_entry(
     }
 
 
+async def _log(
+    session: AsyncSession,
+    complaint: Complaint,
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
+    from_status: str | None,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one timeline entry for an action on the complaint (in the caller's transaction)."""
+    entry = timeline_entry(
+        complaint,
+        actor=actor,
+        action=action,
+        at=at,
+        from_status=from_status,
+        note=note,
+        details=details,
+    )
+    await repository.add_timeline(session, [entry])
+
+
 def filed_event(complaint: Complaint) -> ComplaintFiled:
     """The complaint.filed payload of a new complaint."""
     return ComplaintFiled(
@@ -240,19 +264,15 @@ async def assign(
         complaint.acknowledged_at = now
     if handover:
         complaint.reassignment_count += 1
-    await repository.add_timeline(
+    await _log(
         session,
-        [
-            timeline_entry(
-                complaint,
-                actor=actor,
-                action="reassign" if handover else "assign",
-                at=now,
-                from_status=previous,
-                note=note,
-                details={"from": previous_assignee, "to": assignee},
-            )
-        ],
+        complaint,
+        actor=actor,
+        action="reassign" if handover else "assign",
+        at=now,
+        from_status=previous,
+        note=note,
+        details={"from": previous_assignee, "to": assignee},
     )
     await _record(
         session,
@@ -267,18 +287,14 @@ async def start(
 ) -> None:
     """Start working on an assigned complaint (no event type exists for this step)."""
     previous = _transition(complaint, "start")
-    await repository.add_timeline(
+    await _log(
         session,
-        [
-            timeline_entry(
-                complaint,
-                actor=actor,
-                action="start",
-                at=now_utc(),
-                from_status=previous,
-                note=note,
-            )
-        ],
+        complaint,
+        actor=actor,
+        action="start",
+        at=now_utc(),
+        from_status=previous,
+        note=note,
     )
 
 
@@ -298,19 +314,15 @@ async def resolve(
     complaint.root_cause = root_cause
     complaint.resolved_at = now
     complaint.overdue = False
-    await repository.add_timeline(
+    await _log(
         session,
-        [
-            timeline_entry(
-                complaint,
-                actor=actor,
-                action="resolve",
-                at=now,
-                from_status=previous,
-                note=resolution,
-                details={"root_cause": root_cause},
-            )
-        ],
+        complaint,
+        actor=actor,
+        action="resolve",
+        at=now,
+        from_status=previous,
+        note=resolution,
+        details={"root_cause": root_cause},
     )
     await _record(
         session,
@@ -339,18 +351,14 @@ async def close(
     complaint.callback_satisfied = callback_satisfied
     complaint.closed_at = now
     complaint.overdue = False
-    await repository.add_timeline(
+    await _log(
         session,
-        [
-            timeline_entry(
-                complaint,
-                actor=actor,
-                action="close",
-                at=now,
-                from_status=previous,
-                details={"callback_satisfied": callback_satisfied},
-            )
-        ],
+        complaint,
+        actor=actor,
+        action="close",
+        at=now,
+        from_status=previous,
+        details={"callback_satisfied": callback_satisfied},
     )
     await _record(
         session,
@@ -438,18 +446,14 @@ async def reopen(
 
 async def add_note(session: AsyncSession, complaint: Complaint, *, text: str, actor: str) -> None:
     """A note on the timeline (status unchanged)."""
-    await repository.add_timeline(
+    await _log(
         session,
-        [
-            timeline_entry(
-                complaint,
-                actor=actor,
-                action="note",
-                at=now_utc(),
-                from_status=complaint.status,
-                note=text,
-            )
-        ],
+        complaint,
+        actor=actor,
+        action="note",
+        at=now_utc(),
+        from_status=complaint.status,
+        note=text,
     )
 
 
@@ -497,18 +501,14 @@ async def save_case_analysis(
         setattr(existing, field, value)
     existing.author = actor
     existing.updated_at = now
-    await repository.add_timeline(
+    await _log(
         session,
-        [
-            timeline_entry(
-                complaint,
-                actor=actor,
-                action="case_analysis",
-                at=now,
-                from_status=complaint.status,
-                details={"version": existing.version},
-            )
-        ],
+        complaint,
+        actor=actor,
+        action="case_analysis",
+        at=now,
+        from_status=complaint.status,
+        details={"version": existing.version},
     )
     await session.flush()
     return existing
