@@ -87,7 +87,7 @@ class ServiceSettings(PlatformSettings):
     """Settings of a service with a database; subclasses set `env_prefix` and `service_name`."""
 
     database_url: str
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

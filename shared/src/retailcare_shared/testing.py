@@ -251,13 +251,16 @@ async def running_service(
 
 
 @contextlib.asynccontextmanager
-async def serve_http(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an already-running app over real HTTP on a free loopback port; yield its URL."""
+async def serve_http(app: FastAPI, **config: Any) -> AsyncIterator[str]:
+    """Serve an already-running app over real HTTP on a free loopback port; yield its URL.
+
+    `config` goes to uvicorn.Config (e.g. proxy_headers=False to see the real client port).
+    """
     import uvicorn
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, **config)
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -5,6 +5,7 @@ import sys
 import uvicorn
 
 from gateway.config import Settings
+from retailcare_shared.cli import freeze_after_import
 from retailcare_shared.settings import ConfigurationError
 
 
@@ -22,6 +23,7 @@ def main() -> int:
     if command != "serve":
         print(f"unknown command {command!r}: use serve or check-config", file=sys.stderr)
         return 2
+    freeze_after_import("gateway.main:create_app")
     uvicorn.run(
         "gateway.main:create_app",
         factory=True,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,17 +23,21 @@ from gateway.openapi import fetch_documents, merge_documents
 from gateway.overview import build_overview
 from gateway.proxy import UpstreamFailure, forward
 from gateway.routing import match_upstream
+from gateway.upstream import UpstreamPool
 from retailcare_shared.app import install_common
 from retailcare_shared.auth import Principal, TokenVerifier, current_principal
 from retailcare_shared.logging import configure_logging, get_logger
 from retailcare_shared.problems import NotFound, ServiceUnavailable, TooManyRequests
 
 log = get_logger(__name__)
+
+# httpcore (the overview's and OpenAPI fetches' client) tries `import sniffio` several times per
+# request; without sniffio installed every try is a failed search of sys.path. A None entry fails
+# the import at once.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-# Proxied requests are spread over several small connection pools: httpcore scans every pooled
-# connection (a poll() per idle one, and a quadratic idle count) on each request and response,
-# which with one big pool cost more CPU than the rest of the gateway together.
-PROXY_POOL_SHARDS = 8
 
 
 class Gateway:
@@ -41,12 +47,11 @@ class Gateway:
         self,
         settings: Settings,
         client: httpx.AsyncClient,
-        proxy_clients: list[httpx.AsyncClient] | None = None,
+        pools: dict[str, UpstreamPool],
     ) -> None:
         self.settings = settings
         self.client = client
-        self.proxy_clients = proxy_clients or [client]
-        self._turn = 0
+        self.pools = pools
         self.upstreams = settings.upstreams()
         self.limiter = RateLimiter()
         self.breakers = {
@@ -89,9 +94,7 @@ class Gateway:
                 f"{upstream} is failing; not forwarding for now", breaker.retry_after(now)
             )
         try:
-            self._turn = (self._turn + 1) % len(self.proxy_clients)
-            client = self.proxy_clients[self._turn]
-            response = await forward(request, client, self.upstreams[upstream], upstream)
+            response = await forward(request, self.pools[upstream], upstream)
         except UpstreamFailure:
             breaker.record_failure(time.monotonic())
             raise
@@ -117,24 +120,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limits = httpx.Limits(
             max_connections=400, max_keepalive_connections=100, keepalive_expiry=4.0
         )
-        shard_limits = httpx.Limits(
-            max_connections=400 // PROXY_POOL_SHARDS,
-            max_keepalive_connections=100 // PROXY_POOL_SHARDS,
-            keepalive_expiry=4.0,
-        )
-        async with contextlib.AsyncExitStack() as clients:
-            client = await clients.enter_async_context(
-                httpx.AsyncClient(timeout=timeout, limits=limits)
+        pools = {
+            name: UpstreamPool(
+                url,
+                timeout=settings.upstream_timeout_seconds,
+                connect_timeout=settings.upstream_connect_timeout_seconds,
+                max_connections=200,
+                max_idle=50,
+                keepalive_expiry=4.0,
             )
-            proxy_clients = [
-                await clients.enter_async_context(
-                    httpx.AsyncClient(timeout=timeout, limits=shard_limits)
-                )
-                for _ in range(PROXY_POOL_SHARDS)
-            ]
-            app.state.gateway = Gateway(settings, client, proxy_clients)
+            for name, url in settings.upstreams().items()
+        }
+        async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+            app.state.gateway = Gateway(settings, client, pools)
             log.info("service_started", port=settings.port, upstreams=settings.upstreams())
-            yield
+            try:
+                yield
+            finally:
+                for pool in pools.values():
+                    await pool.aclose()
 
     app = FastAPI(
         title="RetailCare API",
@@ -208,7 +212,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gateway, request, customer_id, settings.overview_timeout_seconds
         )
 
-    @app.api_route("/api/v1/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
     async def proxy(request: Request) -> Response:
         """Route to the owning service; the token is checked here too (defence in depth)."""
         gateway: Gateway = request.app.state.gateway
@@ -219,4 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gateway.admit(request, principal)
         return await gateway.send(request, upstream)
 
+    # A plain Starlette route: the proxy takes no parameters to validate, and FastAPI's request
+    # handling around an endpoint (dependency solving, response shaping) costs more than it does.
+    app.add_route("/api/v1/{path:path}", proxy, methods=PROXY_METHODS, include_in_schema=False)
     return app

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+from urllib.parse import quote
 
-import httpx
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.types import Scope
 
+from gateway.upstream import UpstreamError, UpstreamPool, UpstreamResponse, UpstreamTimeout
 from retailcare_shared.logging import get_logger, request_id_var
 from retailcare_shared.problems import ProblemError
 
@@ -29,15 +29,13 @@ HOP_BY_HOP = {
     "content-length",
 }
 HOP_BY_HOP_RAW = frozenset(name.encode() for name in HOP_BY_HOP)
+# Expect is answered by the gateway's own server; passed on, the upstream's interim 100 would
+# reach a client that already sent its body.
+DROPPED_REQUEST_HEADERS = HOP_BY_HOP_RAW | {b"expect", b"x-request-id", b"x-forwarded-for"}
 RETRYABLE_METHODS = {"GET", "HEAD"}
 # Responses declaring at most this many bytes are read whole and sent in one piece: cheaper than
 # streaming (no extra task, no per-chunk sends); anything larger or of unknown size is streamed.
 BUFFER_LIMIT_BYTES = 64 * 1024
-
-# httpcore tries `import sniffio` several times per request; without sniffio installed every try
-# is a failed search of sys.path (~8% of the gateway's CPU). A None entry fails the import at once.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 class UpstreamFailure(ProblemError):
@@ -72,82 +70,66 @@ class BufferedResponse(Response):
         self.raw_headers = [*raw_headers, (b"content-length", str(len(body)).encode())]
 
 
-def forwarded_headers(request: Request) -> dict[str, str]:
-    """Request headers to pass upstream, with the request id the gateway assigned."""
-    # Raw ASGI pairs (names already lower-case): cheaper than Starlette's Headers mapping.
-    raw = request.scope["headers"]
-    headers = {
-        name.decode("latin-1"): value.decode("latin-1")
-        for name, value in raw
-        if name not in HOP_BY_HOP_RAW
-    }
-    headers["x-request-id"] = request_id_var.get() or headers.get("x-request-id", "")
-    client = request.client.host if request.client else ""
+def forwarded_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """Request headers to pass upstream (raw pairs), with the request id the gateway assigned."""
+    raw: list[tuple[bytes, bytes]] = scope["headers"]
+    headers = [(name, value) for name, value in raw if name not in DROPPED_REQUEST_HEADERS]
+    request_id = request_id_var.get() or next(
+        (value.decode("latin-1") for name, value in raw if name == b"x-request-id"), ""
+    )
+    client = scope.get("client")
+    address = client[0] if client else ""
     previous = next((value for name, value in raw if name == b"x-forwarded-for"), None)
-    headers["x-forwarded-for"] = f"{previous.decode('latin-1')}, {client}" if previous else client
+    forwarded = f"{previous.decode('latin-1')}, {address}" if previous else address
+    headers += ((b"x-request-id", request_id.encode()), (b"x-forwarded-for", forwarded.encode()))
     return headers
 
 
-async def forward(
-    request: Request, client: httpx.AsyncClient, base_url: str, upstream: str
-) -> Response:
+def request_target(scope: Scope) -> bytes:
+    """Path and query as the client sent them (the gateway routes by path, it does not rewrite)."""
+    raw_path = scope.get("raw_path")
+    if not raw_path:
+        raw_path = quote(scope["path"], safe="/:@!$&'()*+,;=-._~").encode()
+    query: bytes = scope.get("query_string", b"")
+    return raw_path + b"?" + query if query else raw_path
+
+
+async def forward(request: Request, pool: UpstreamPool, upstream: str) -> Response:
     """Send the request to the upstream; pass a small answer on whole, stream a large one."""
     body = await request.body()
     scope = request.scope
-    # The same URL as base_url + request.url.path + "?" + query (Starlette escapes these three
-    # characters the same way), without building the URL object and re-merging query parameters.
-    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-    target = base_url + path
-    query = scope.get("query_string", b"")
-    outgoing = client.build_request(
-        request.method,
-        # UTF-8 as Starlette decodes it; an invalid byte becomes U+FFFD instead of a 500.
-        target + "?" + query.decode("utf-8", "replace") if query else target,
-        headers=forwarded_headers(request),
-        content=body,
-    )
+    target, headers = request_target(scope), forwarded_headers(scope)
     attempts = 2 if request.method in RETRYABLE_METHODS else 1
     for attempt in range(attempts):
         try:
-            upstream_response = await client.send(outgoing, stream=True)
+            answer = await pool.request(request.method, target, headers, body)
             break
-        except httpx.TimeoutException:
+        except UpstreamTimeout:
             raise GatewayTimeout(f"{upstream} did not answer in time") from None
-        except httpx.TransportError as error:
+        except UpstreamError as error:
             if attempt + 1 < attempts:
                 continue
-            log.warning("upstream_unavailable", upstream=upstream, error=type(error).__name__)
+            log.warning("upstream_unavailable", upstream=upstream, error=str(error))
             raise UpstreamUnavailable(f"{upstream} is unavailable; retry shortly") from None
-    declared = upstream_response.headers.get("content-length", "")
+    raw_headers = [(name, value) for name, value in answer.headers if name not in HOP_BY_HOP_RAW]
+    declared = answer.header(b"content-length") or b""
     if request.method != "HEAD" and declared.isdigit() and int(declared) <= BUFFER_LIMIT_BYTES:
-        return await _buffered(upstream_response, upstream)
-    headers = {
-        name: value
-        for name, value in upstream_response.headers.items()
-        if name.lower() not in HOP_BY_HOP
-    }
-    return StreamingResponse(
-        upstream_response.aiter_raw(),
-        status_code=upstream_response.status_code,
-        headers=headers,
-        background=BackgroundTask(upstream_response.aclose),
+        return BufferedResponse(await _read_whole(answer, upstream), answer.status, raw_headers)
+    response = StreamingResponse(
+        answer.iter_body(),
+        status_code=answer.status,
+        background=BackgroundTask(answer.release),
     )
+    response.raw_headers = raw_headers  # no content-length: the server sends it chunked
+    return response
 
 
-async def _buffered(upstream_response: httpx.Response, upstream: str) -> Response:
-    """Read a small upstream answer whole (raw bytes, encoding untouched) and pass it on."""
+async def _read_whole(answer: UpstreamResponse, upstream: str) -> bytes:
+    """A small upstream answer, whole (raw bytes, content coding untouched)."""
     try:
-        body = b"".join([chunk async for chunk in upstream_response.aiter_raw()])
-    except httpx.TimeoutException:
+        return await answer.read()
+    except UpstreamTimeout:
         raise GatewayTimeout(f"{upstream} did not answer in time") from None
-    except httpx.TransportError as error:
-        log.warning("upstream_unavailable", upstream=upstream, error=type(error).__name__)
+    except UpstreamError as error:
+        log.warning("upstream_unavailable", upstream=upstream, error=str(error))
         raise UpstreamUnavailable(f"{upstream} is unavailable; retry shortly") from None
-    finally:
-        await upstream_response.aclose()
-    raw_headers = [
-        (name.lower(), value)
-        for name, value in upstream_response.headers.raw
-        if name.lower() not in HOP_BY_HOP_RAW
-    ]
-    return BufferedResponse(body, upstream_response.status_code, raw_headers)

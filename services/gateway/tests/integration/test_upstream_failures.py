@@ -166,3 +166,36 @@ async def test_merged_openapi_names_unreachable_services(gateway: tuple[FastAPI,
         "complaint-svc",
     }
     assert "swagger-ui" in docs.text
+
+
+async def _partial_server(port: int, then_close: bool) -> asyncio.Server:
+    """Answers headers announcing 100 bytes, sends 10, then closes or goes silent."""
+
+    async def partial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n" + b"x" * 10)
+        await writer.drain()
+        if not then_close:
+            await asyncio.sleep(30)
+        writer.close()
+
+    return await asyncio.start_server(partial, "127.0.0.1", port)
+
+
+@pytest.mark.parametrize(("then_close", "status"), [(True, 503), (False, 504)])
+async def test_answer_broken_off_midway_is_a_problem_not_half_a_body(
+    then_close: bool, status: int
+) -> None:
+    port = free_port()
+    server = await _partial_server(port, then_close)
+    settings = gateway_settings(
+        customer_svc_url=f"http://127.0.0.1:{port}", upstream_timeout_seconds=0.5
+    )
+    async with (
+        running(create_app(settings)) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
+    ):
+        response = await client.get("/api/v1/customers", headers=bearer(["admin"]))
+    server.close()
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
