@@ -35,6 +35,7 @@ def main(definition: ServiceDefinition, factory_path: str, argv: list[str] | Non
             factory=True,
             host=settings.host,
             port=settings.port,
+            workers=settings.workers,
             log_config=None,
             # In-flight requests get 5 s, then the lifespan 4 s (app.py): exit within 10 s.
             timeout_graceful_shutdown=5,

@@ -91,6 +91,9 @@ class ServiceSettings(PlatformSettings):
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Server processes sharing the port (each with its own pool, relay and consumers): a service
+    # is CPU-bound in Python, so one process uses one core at most.
+    workers: int = Field(default=1, ge=1, le=64)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # The relay polls (an indexed SKIP LOCKED select) instead of being woken by NOTIFY per
     # request: NOTIFY takes a global lock at commit and serialises concurrent writers.
