@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import statistics
 import time
@@ -274,6 +275,10 @@ def main() -> None:
     """Entry point: `python -m bench.p3_event_pipeline`."""
     # Log as the service does (JSON, INFO), so logging costs what it costs in production.
     configure_logging("valuation-svc", "INFO", json=True)
+    # As `serve` does after importing the service (cli.freeze_after_import): what lives as long as
+    # the process is not walked by each full collection.
+    gc.collect()
+    gc.freeze()
     with infrastructure() as infra:
         asyncio.run(run_benchmark(infra.postgres_server_url, infra.kafka_bootstrap))
 

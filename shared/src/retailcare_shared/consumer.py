@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
+import logging
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -78,13 +80,51 @@ class _Decoded(NamedTuple):
     payload: Payload
 
 
+class _Batch(NamedTuple):
+    """One partition's consecutive records, decoded and sorted out, not yet applied."""
+
+    records: Sequence[ConsumerRecord[Any, Any]]
+    decoded: list[_Decoded]
+    unreadable: list[tuple[ConsumerRecord[Any, Any], str]]
+    ignored: int
+
+
+# What applying a partition's batches of one poll gave: the offset to commit (None when no batch
+# was applied) and the error that stopped it, if any.
+_Outcome = tuple[int | None, Exception | None]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Defer the cyclic garbage collector during a synchronous burst of allocations.
+
+    Decoding a poll allocates tens of thousands of pydantic objects that live until the batch is
+    applied and form no cycles; the collections they trigger walk every tracked object of the
+    process and cost about as much as the decoding. Only ever wraps code without an await.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _debug_enabled() -> bool:
+    """Whether debug lines are emitted (the per-event lines are skipped, not built, otherwise)."""
+    check = getattr(log.bind(), "is_enabled_for", None)
+    return bool(check(logging.DEBUG)) if check is not None else True
+
+
 class ConsumerRunner:
     """Runs one subscription: each partition's batch applied once, in one transaction.
 
     A batch that fails as a whole is rolled back and replayed one message per transaction (with
-    retries, then the DLQ), so a poison message costs only itself and ordering is kept. The
-    partitions of one poll are applied concurrently; `context` (the service's app) is put on
-    every session for `app_of`.
+    retries, then the DLQ), so a poison message costs only itself and ordering is kept. A poll
+    takes up to `batch_size` records per assigned partition; its partitions are applied
+    concurrently while the next poll is fetched and decoded. `context` (the service's app) is
+    put on every session for `app_of`.
     """
 
     def __init__(
@@ -146,47 +186,118 @@ class ConsumerRunner:
         await self._dlq_producer.close()
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
-        while not self._stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
-            if not batches:
-                continue
-            partitions = list(batches)
-            # Partitions are independent (all events of a shop share one), so their batches are
-            # applied side by side, each in its own order and transactions: one partition's
-            # database round trips overlap another's decoding.
-            outcomes = await asyncio.gather(
-                *(self.process_batch(batches[partition]) for partition in partitions),
-                return_exceptions=True,
-            )
-            # Offsets move only after every effect of the batch is committed.
-            done = {
-                partition: batches[partition][-1].offset + 1
-                for partition, outcome in zip(partitions, outcomes, strict=True)
-                if outcome is None
+        # Two polls overlap: while one poll's batches are applied (the database works), the next
+        # is fetched and decoded (this process works). A partition's batches are still applied
+        # one after another, and its offset moves only after their effects are committed.
+        in_flight: asyncio.Task[dict[TopicPartition, _Outcome]] | None = None
+        try:
+            while not self._stopping.is_set():
+                polled = await consumer.getmany(
+                    # With a poll in flight, take only what is already fetched: an empty answer
+                    # means there is nothing to overlap, so settle the poll in flight at once.
+                    timeout_ms=0 if in_flight is not None else 500,
+                    max_records=self.batch_size * max(1, len(consumer.assignment())),
+                )
+                prepared = self._prepare_poll(polled) if polled else None
+                if in_flight is not None:
+                    settling, in_flight = in_flight, None
+                    await self._settle(consumer, settling)
+                if prepared:
+                    in_flight = asyncio.create_task(self._apply_poll(prepared))
+        except BaseException as error:
+            if in_flight is not None:
+                # Cancelled: roll back what is in hand (it is redelivered). Failed elsewhere (the
+                # broker): let the effects finish and commit their offsets if still possible.
+                if isinstance(error, asyncio.CancelledError):
+                    in_flight.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._settle(consumer, in_flight)
+            raise
+        if in_flight is not None:
+            # Stopping: finish the batch in hand and commit it.
+            await self._settle(consumer, in_flight)
+
+    def _prepare_poll(
+        self, polled: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+    ) -> dict[TopicPartition, list[_Batch]]:
+        """Decode a poll: each partition's records in batches of at most `batch_size`."""
+        size = self.batch_size
+        with _gc_paused():
+            return {
+                partition: [
+                    self._prepare(records[start : start + size])
+                    for start in range(0, len(records), size)
+                ]
+                for partition, records in polled.items()
             }
-            if done:
-                await consumer.commit(done)
-                for partition, position in done.items():
-                    self._report_lag(consumer, partition, position)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
+
+    async def _apply_poll(
+        self, prepared: dict[TopicPartition, list[_Batch]]
+    ) -> dict[TopicPartition, _Outcome]:
+        # Partitions are independent (all events of a shop share one), so their batches are
+        # applied side by side, each in its own order and transactions: one partition's
+        # database round trips overlap another's work.
+        partitions = list(prepared)
+        outcomes = await asyncio.gather(
+            *(self._apply_partition(prepared[partition]) for partition in partitions)
+        )
+        return dict(zip(partitions, outcomes, strict=True))
+
+    async def _apply_partition(self, batches: list[_Batch]) -> _Outcome:
+        position: int | None = None
+        for batch in batches:
+            try:
+                await self._apply(batch)
+            except Exception as error:
+                # The batches before it stay committed; this one and the rest are redelivered.
+                return position, error
+            position = batch.records[-1].offset + 1
+        return position, None
+
+    async def _settle(
+        self, consumer: AIOKafkaConsumer, task: asyncio.Task[dict[TopicPartition, _Outcome]]
+    ) -> None:
+        """Wait for a poll's effects, then commit the offsets of what was applied."""
+        outcomes = await task
+        # Offsets move only after every effect of the batch is committed.
+        done = {
+            partition: position
+            for partition, (position, _) in outcomes.items()
+            if position is not None
+        }
+        if done:
+            await consumer.commit(done)
+            for partition, position in done.items():
+                self._report_lag(consumer, partition, position)
+        for _, error in outcomes.values():
+            if error is not None:
+                raise error
 
     async def process_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply one partition's records in one transaction; on failure, one at a time."""
+        with _gc_paused():
+            batch = self._prepare(records)
+        await self._apply(batch)
+
+    def _prepare(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Batch:
         decoded: list[_Decoded] = []
         unreadable: list[tuple[ConsumerRecord[Any, Any], str]] = []
         ignored = 0
+        handles = self.subscription.handles
         for record in records:
             try:
                 envelope, payload = decode(record.value)
             except UnreadableEvent as error:
                 unreadable.append((record, str(error)))
                 continue
-            if self.subscription.handles(envelope.type):
+            if handles(envelope.type):
                 decoded.append(_Decoded(record, envelope, payload))
             else:
                 ignored += 1
+        return _Batch(records, decoded, unreadable, ignored)
+
+    async def _apply(self, batch: _Batch) -> None:
+        records, decoded, unreadable, ignored = batch
         if len(decoded) <= 1 and not unreadable:
             # Nothing to gain from the batch path; the single path is the reference behaviour.
             for record in records:
@@ -265,7 +376,6 @@ class ConsumerRunner:
         session.expunge_all()
 
     def _count(self, decoded: list[_Decoded], applied: list[_Decoded]) -> None:
-        fresh = {id(item) for item in applied}
         CONSUMER_MESSAGES.labels(self.service, self.group_id, "applied").inc(len(applied))
         duplicates = len(decoded) - len(applied)
         if duplicates:
@@ -279,6 +389,9 @@ class ConsumerRunner:
             duplicates=duplicates,
             correlation_ids=sorted({i.envelope.correlation_id or "" for i in decoded} - {""}),
         )
+        if not _debug_enabled():
+            return
+        fresh = {id(item) for item in applied}
         for item in decoded:
             log.debug(
                 "event_consumed",

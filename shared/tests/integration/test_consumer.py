@@ -57,6 +57,7 @@ def make_runner(
     kafka_bootstrap: str,
     subscription: Subscription | None = None,
     context: FastAPI | None = None,
+    batch_size: int = 500,
 ) -> ConsumerRunner:
     settings = WidgetSettings(**service_overrides(widget_database, kafka_bootstrap))
     return ConsumerRunner(
@@ -69,6 +70,7 @@ def make_runner(
         producer_factory=partial(make_producer, settings, client_id="t-dlq"),
         max_retries=2,
         retry_backoff_seconds=0.01,
+        batch_size=batch_size,
         context=context,
     )
 
@@ -341,3 +343,53 @@ async def test_runs_of_a_type_go_to_its_batch_handler_in_order_and_handlers_see_
     assert runs == [[event_id(v) for v in head], [event_id(v) for v in tail]]
     assert await applied_in_order(database) == [event_id(v) for v in (*head, status, *tail)]
     assert contexts and all(context is app for context in contexts)
+
+
+async def test_polls_overlap_yet_batches_of_at_most_batch_size_apply_in_order_then_commit(
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
+) -> None:
+    values = [violation() for _ in range(60)]
+    for value in values:
+        await producer.send(topic, value, key=b"shop-1")
+    await producer.flush()
+    runs: list[list[str]] = []
+
+    async def slow_run(session: AsyncSession, events: list[tuple[Envelope, object]]) -> None:
+        # Slow enough that the next poll is fetched and decoded while this one is applied.
+        await asyncio.sleep(0.05)
+        runs.append([str(envelope.id) for envelope, _ in events])
+        for envelope, payload in events:
+            await apply_violation(session, envelope, payload)
+
+    subscription = Subscription(
+        name="widgets", topics=[topic], batch_handlers={"customer.violation_recorded": slow_run}
+    )
+    runner = make_runner(
+        database, topic, widget_database, kafka_bootstrap, subscription, batch_size=7
+    )
+    await run_until(runner, lambda: applied(database, event_id(values[-1])))
+
+    expected = [event_id(value) for value in values]
+    assert await applied_in_order(database) == expected
+    assert [event for run in runs for event in run] == expected[: sum(map(len, runs))]
+    assert runs and all(len(run) <= 7 for run in runs)
+    assert await inbox_transactions(database) >= len(values) // 7
+
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=runner.group_id, enable_auto_commit=False
+    )
+    await probe.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
+        committed = [await probe.committed(tp) for tp in partitions]
+    finally:
+        await probe.stop()
+    # One key, one partition: stopping finished the poll in hand and committed all of it.
+    assert sorted(committed, key=lambda offset: offset or 0) == [
+        *([None] * (len(partitions) - 1)),
+        len(values),
+    ]

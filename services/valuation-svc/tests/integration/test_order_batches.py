@@ -132,3 +132,45 @@ async def test_a_run_of_orders_gives_the_same_aggregates_as_one_order_at_a_time(
     assert len(expected["shop_months"]) == 3
     assert sum(row["orders"] for row in expected["shop_months"]) == 6
     assert {row["period"] for row in expected["shop_periods"]} == {"2026H1", "2026H2"}
+
+
+async def test_key_skus_of_any_spelling_reach_the_ledger_intact_through_the_batch_path(
+    databases: tuple[Database, Database],
+) -> None:
+    single, batch = databases
+    # The batch path carries each order's SKUs as an array literal: every character that has a
+    # meaning in one must come out as data.
+    spellings = ["A,B", "{C}", "NULL", " D ", 'say "hi"', "back\\slash", ""]
+    lines = [
+        OrderLine(
+            sku=sku,
+            brand="B",
+            quantity=n + 1,
+            unit_price=Decimal("1.00"),
+            amount=Decimal("1.00") * (n + 1),
+            gross_profit=Decimal("0.10") * (n + 1),
+            key_brand=True,
+        )
+        for n, sku in enumerate([*spellings, "A,B"])  # "A,B" twice: one SKU, cartons summed
+    ]
+    order = OrderPlaced(
+        order_id=uuid.uuid4(),
+        order_no="N9",
+        customer_id=SHOPS[0],
+        order_date=date(2026, 3, 9),
+        settlement="cash",
+        total_amount=sum((line.amount for line in lines), Decimal(0)),
+        total_quantity=sum(line.quantity for line in lines),
+        lines=lines,
+    )
+    async with single.transaction() as session:
+        await on_order_placed(session, envelope_of(order), order)
+    async with batch.transaction() as session:
+        await on_orders_placed(session, [(envelope_of(order), order)])
+
+    expected = await aggregates(single)
+    assert await aggregates(batch) == expected
+    (ledger,) = expected["shop_orders"]
+    assert ledger["key_skus"] == spellings
+    assert ledger["key_cartons"] == [1 + 8, 2, 3, 4, 5, 6, 7]
+    assert [row["key_skus"] for row in expected["shop_periods"]] == [len(spellings)]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +19,9 @@ from retailcare_shared.events import (
     CustomerViolationRecorded,
     Envelope,
     OrderCancelled,
-    OrderPlaced,
 )
 from valuation_svc.intake import repository
-from valuation_svc.valuation.periods import month_start
+from valuation_svc.intake.figures import order_columns, order_figures
 
 
 def _subject_id(envelope: Envelope, explicit: uuid.UUID | None) -> uuid.UUID | None:
@@ -71,27 +68,6 @@ async def on_violation(session: AsyncSession, envelope: Envelope, payload: Any) 
         )
 
 
-def order_figures(order: OrderPlaced) -> dict[str, Any]:
-    """What an order adds to its shop-month (pure)."""
-    key_cartons: dict[str, int] = defaultdict(int)
-    for line in order.lines:
-        if line.key_brand:
-            key_cartons[line.sku] += line.quantity
-    return {
-        "order_id": order.order_id,
-        "customer_id": order.customer_id,
-        "order_date": order.order_date,
-        "month": month_start(order.order_date),
-        "cartons": sum(line.quantity for line in order.lines),
-        "amount": Decimal(order.total_amount),
-        "gross_profit": sum((line.gross_profit for line in order.lines), Decimal(0)),
-        "e_settled": order.settlement == "e_settlement",
-        "promoted_cartons": sum(line.quantity for line in order.lines if line.promoted),
-        "key_skus": list(key_cartons),
-        "key_cartons": list(key_cartons.values()),
-    }
-
-
 async def on_order_placed(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
     """order.placed: add the order to its shop-month once."""
     figures = order_figures(payload)
@@ -101,7 +77,7 @@ async def on_order_placed(session: AsyncSession, envelope: Envelope, payload: An
 
 async def on_orders_placed(session: AsyncSession, events: list[tuple[Envelope, Any]]) -> None:
     """order.placed, a run at a time: what on_order_placed does for each, in set-based SQL."""
-    await repository.add_orders(session, [order_figures(payload) for _, payload in events])
+    await repository.add_orders(session, order_columns(payload for _, payload in events))
 
 
 async def on_order_cancelled(session: AsyncSession, envelope: Envelope, payload: Any) -> None:

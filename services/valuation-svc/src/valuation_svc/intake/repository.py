@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -12,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from valuation_svc.intake.figures import OrderColumns
 from valuation_svc.intake.models import Complaint, Shop, Violation
 
 SNAPSHOT_FIELDS = (
@@ -225,17 +225,23 @@ async def cancel_order(
 
 # A run of orders in one statement: the ledger insert skips known orders (and tombstones), and
 # only the rows it inserted feed the shop-month and SKU upserts, summed per key and taken in key
-# order so concurrent batches lock rows in the same order. One JSON parameter keeps the
-# statement (and its prepared plan) the same whatever the run's size. The half-year expression
-# is `half_year` in SQL.
+# order so concurrent batches lock rows in the same order. The rows come as one array per
+# column (binary parameters, no JSON to build or parse), so the statement and its prepared plan
+# are the same whatever the run's size. The half-year expression is `half_year` in SQL.
 _ADD_ORDERS = text(
     "WITH new AS ("
     " INSERT INTO shop_orders (order_id, customer_id, order_date, month, cartons, amount,"
     " gross_profit, e_settled, promoted_cartons, key_skus, key_cartons)"
-    " SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(order_id uuid,"
-    " customer_id uuid, order_date date, month date, cartons bigint, amount numeric,"
-    " gross_profit numeric, e_settled boolean, promoted_cartons bigint, key_skus varchar[],"
-    " key_cartons bigint[])"
+    " SELECT r.order_id, r.customer_id, r.order_date, r.month, r.cartons, r.amount,"
+    " r.gross_profit, r.e_settled, r.promoted_cartons, CAST(r.key_skus AS varchar[]),"
+    " CAST(r.key_cartons AS bigint[])"
+    " FROM unnest(CAST(:order_ids AS uuid[]), CAST(:customer_ids AS uuid[]),"
+    " CAST(:order_dates AS date[]), CAST(:months AS date[]), CAST(:cartons AS bigint[]),"
+    " CAST(:amounts AS numeric[]), CAST(:gross_profits AS numeric[]),"
+    " CAST(:e_settled AS boolean[]), CAST(:promoted_cartons AS bigint[]),"
+    " CAST(:key_skus AS text[]), CAST(:key_cartons AS text[]))"
+    " AS r(order_id, customer_id, order_date, month, cartons, amount, gross_profit, e_settled,"
+    " promoted_cartons, key_skus, key_cartons)"
     " ON CONFLICT (order_id) DO NOTHING"
     " RETURNING customer_id, order_date, month, cartons, amount, gross_profit, e_settled,"
     " promoted_cartons, key_skus, key_cartons"
@@ -262,30 +268,27 @@ _ADD_ORDERS = text(
 )
 
 # Statements of one command see the same snapshot, so the key-SKU counts are taken afterwards.
+# One index probe per touched (shop, period): a join here was planned as a scan and sort of the
+# whole SKU table for every batch.
 _COUNT_KEY_SKUS = text(
     "INSERT INTO shop_periods AS p (customer_id, period, key_skus)"
-    " SELECT s.customer_id, s.period, count(*) FILTER (WHERE s.cartons > 0)"
-    " FROM shop_period_skus AS s"
-    " JOIN unnest(CAST(:customer_ids AS uuid[]), CAST(:periods AS varchar[]))"
-    " AS t(customer_id, period) ON s.customer_id = t.customer_id AND s.period = t.period"
-    " GROUP BY s.customer_id, s.period ORDER BY s.customer_id, s.period"
+    " SELECT t.customer_id, t.period, (SELECT count(*) FROM shop_period_skus AS s"
+    " WHERE s.customer_id = t.customer_id AND s.period = t.period AND s.cartons > 0)"
+    " FROM unnest(CAST(:customer_ids AS uuid[]), CAST(:periods AS varchar[]))"
+    " AS t(customer_id, period)"
+    " ORDER BY t.customer_id, t.period"
     " ON CONFLICT (customer_id, period) DO UPDATE SET key_skus = EXCLUDED.key_skus"
 )
 
 
-async def add_orders(session: AsyncSession, orders: list[dict[str, Any]]) -> None:
+async def add_orders(session: AsyncSession, orders: OrderColumns) -> None:
     """Add a run of orders to the ledger and their figures to the aggregates, in bulk.
 
     Gives the same rows as `add_order` then `apply_to_month(order, 1)` for each in turn.
     """
-    unique: dict[uuid.UUID, dict[str, Any]] = {}
-    for order in orders:
-        # A repeated order counts once, as its first copy (as one insert per order would).
-        unique.setdefault(order["order_id"], order)
-    if not unique:
+    if not len(orders):
         return
-    rows = json.dumps(list(unique.values()), default=str)
-    periods = (await session.execute(_ADD_ORDERS, {"rows": rows})).all()
+    periods = (await session.execute(_ADD_ORDERS, orders.parameters())).all()
     if periods:
         await session.execute(
             _COUNT_KEY_SKUS,
