@@ -122,23 +122,3 @@ def periods_between(first: date, last: date, granularity: str) -> list[date]:
         periods.append(current)
         current = next_period(current, granularity)
     return periods
-
-
-def active_counts(
-    periods: Sequence[date],
-    granularity: str,
-    starts: Sequence[tuple[date, int]],
-    stops: Sequence[tuple[date, int]],
-) -> list[int]:
-    """Shops active at any time in each period from month-level activity starts and stops.
-
-    Active in [p, next) ⇔ active since a month before `next` and not stopped in a month
-    before `p`; a stopped shop had started before it stopped, so the counts subtract.
-    """
-    result = []
-    for start in periods:
-        stop = next_period(start, granularity)
-        began = sum(count for month, count in starts if month < stop)
-        ended = sum(count for month, count in stops if month < start)
-        result.append(began - ended)
-    return result

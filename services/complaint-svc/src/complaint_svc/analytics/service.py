@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from complaint_svc.analytics import repository
 from complaint_svc.analytics.formulas import (
     ADVICE,
-    active_counts,
     changes,
     classify_trend,
     pareto,
@@ -34,6 +32,7 @@ from complaint_svc.analytics.schemas import (
     TrendPeriod,
     TrendSeries,
 )
+from complaint_svc.analytics.windows import active_per_period
 
 
 async def complaint_rate(session: AsyncSession, window: Window, by: str | None) -> RateOut:
@@ -64,6 +63,7 @@ async def complaint_rate(session: AsyncSession, window: Window, by: str | None) 
 
 async def repeat_rate(session: AsyncSession, window: Window, alert_level: float) -> RepeatRateOut:
     """Repeat complaints / all complaints, with the warning flag."""
+    await repository.fold_deltas(session)
     total, repeats = await repository.repeat_counts(session, window)
     value = rate(repeats, total)
     return RepeatRateOut(
@@ -77,6 +77,7 @@ async def repeat_rate(session: AsyncSession, window: Window, alert_level: float)
 
 async def concentration(session: AsyncSession, window: Window, by: str) -> ConcentrationOut:
     """The Pareto table of complaints by service item or category."""
+    await repository.fold_deltas(session)
     counts = await repository.concentration_counts(session, window, by)
     rows = [ConcentrationRow(**vars(row)) for row in pareto(counts)]
     return ConcentrationOut(by=by, total=sum(count for _, count in counts), rows=rows)
@@ -109,24 +110,17 @@ async def trend(
     session: AsyncSession, window: Window, by: str | None, granularity: str
 ) -> TrendOut:
     """Complaint rate per period, change from the previous one, and the classification."""
-    complaining, starts, stops = await repository.trend_counts(session, window, by, granularity)
+    counts = await repository.trend_counts(session, window, by, granularity)
     periods = periods_between(window.first, window.last, granularity)
-    keys = sorted({key for _, key, _ in starts} | {key for _, key, _ in complaining})
-    numerators: dict[str, dict[date, int]] = defaultdict(dict)
-    for period, key, count in complaining:
-        numerators[key][period] = count
-    starts_by: dict[str, list[tuple[date, int]]] = defaultdict(list)
-    stops_by: dict[str, list[tuple[date, int]]] = defaultdict(list)
-    for month, key, count in starts:
-        starts_by[key].append((month, count))
-    for month, key, count in stops:
-        stops_by[key].append((month, count))
+    keys = sorted(set(counts.started) | set(counts.complaining))
     groups: list[TrendGroup] = []
     total_numerators = [0] * len(periods)
     total_denominators = [0] * len(periods)
     for key in keys:
-        numerator = [numerators[key].get(period, 0) for period in periods]
-        denominator = active_counts(periods, granularity, starts_by[key], stops_by[key])
+        numerator = counts.complaining.get(key, [0] * len(periods))
+        denominator = active_per_period(
+            len(periods), counts.started.get(key, []), counts.stopped.get(key, [])
+        )
         for index in range(len(periods)):
             total_numerators[index] += numerator[index]
             total_denominators[index] += denominator[index]
