@@ -1,8 +1,10 @@
 """P4: a valuation run over 1,000,000 shops with the aggregates in place.
 
 Builds shops and six months of per-shop aggregates (plus last year's) server-side, then times the
-run itself (load → score → classify → COPY results → outbox events → latest classes) as the
-background worker executes it, each round a first classification (every shop emits an event).
+run itself (load → score and classify → the results COPY, side by side with the outbox events and
+latest classes) as the background worker executes it, each round a first classification (every
+shop emits an event). Stage timings: load, score, copy (the results' transaction), emit (events
+and latest classes, concurrent with copy), store (the rest until the run is completed).
 Floor: one SELECT scan of the period's aggregates streamed to the client, timed right before
 each measured run (the ratio is the median of the rounds' ratios, robust to a shared machine).
 Also times a county run over a tenth of the shops (the 100,000-shop target at full scale). The

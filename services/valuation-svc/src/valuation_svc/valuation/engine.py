@@ -15,11 +15,13 @@ from valuation_svc.valuation.classify import (
     QUADRANTS,
     Classified,
     GroupStats,
-    Ints,
     Scored,
     evaluate,
 )
+from valuation_svc.valuation.pgcopy import COPY_HEADER, COPY_TRAILER, customer_order, uuid_bytes
 from valuation_svc.valuation.population import LoadedPopulation
+
+__all__ = ["COPY_HEADER", "COPY_TRAILER", "RESULT_COLUMNS", "result_copy_chunks", "uuid_bytes"]
 
 
 def promoted_cuts(
@@ -100,22 +102,6 @@ RESULT_COLUMNS = (
 )
 
 
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension
-COPY_TRAILER = b"\xff\xff"
-
-
-def uuid_bytes(ids: list[str]) -> np.ndarray[Any, Any]:
-    """The 16 raw bytes of canonical UUID strings, (n, 16) uint8, converted without a per-id
-    Python call."""
-    if not ids:
-        return np.zeros((0, 16), dtype=np.uint8)
-    chars = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8).reshape(len(ids), 36)
-    # '0'-'9' and 'a'-'f' (PostgreSQL prints UUIDs in lower case; upper case is accepted too).
-    digits = np.delete(chars, (8, 13, 18, 23), axis=1) | 0x20
-    nibbles = np.where(digits >= ord("a"), digits - (ord("a") - 10), digits - ord("0"))
-    return np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2], dtype=np.uint8)
-
-
 def _row_dtype(texts: dict[str, bytes]) -> np.dtype[Any]:
     """Binary COPY layout of one result row whose text columns have the given values."""
     kinds = {
@@ -156,10 +142,9 @@ def result_copy_chunks(
     type, class, quadrant, rank class) have one fixed layout, so each such cell is one
     structured array. Rows go in customer_id order so index inserts stay local."""
     n = len(loaded.customer_ids)
-    ids = uuid_bytes(loaded.customer_ids)
-    halves = ids.view(">u8")  # (n, 2) big-endian: the ids' byte order
-    order = np.lexsort((halves[:, 1], halves[:, 0])) if n else np.zeros(0, dtype=np.int64)
-    cells, cell_labels = _cells(loaded.counties, loaded.market_types)
+    ids = loaded.id_bytes
+    order = customer_order(ids)
+    cells, cell_labels = loaded.cells
     cell_count = len(cell_labels)
     key = (
         (cells * len(CLASSES) + classified.value_class) * len(QUADRANTS) + classified.quadrant
@@ -217,14 +202,6 @@ def result_copy_chunks(
     yield COPY_TRAILER
 
 
-def _cells(counties: list[str], market_types: list[str]) -> tuple[Ints, list[tuple[str, str]]]:
-    """Each row's (county, market type) cell id and the cells' labels."""
-    pairs = list(zip(counties, market_types, strict=True))
-    labels = sorted(set(pairs))
-    index = {label: number for number, label in enumerate(labels)}
-    return np.fromiter((index[pair] for pair in pairs), dtype=np.int64, count=len(pairs)), labels
-
-
 def run_group_rows(
     loaded: LoadedPopulation, stats: GroupStats, classified: Classified, groups: int
 ) -> list[dict[str, Any]]:
@@ -259,15 +236,21 @@ def run_summary(
 ) -> dict[str, Any]:
     """Counts per class x quadrant, per county, score deciles, exclusions."""
     n = len(loaded.customer_ids)
-    matrix = np.zeros((len(CLASSES), len(QUADRANTS)), dtype=np.int64)
-    np.add.at(matrix, (classified.value_class, classified.quadrant), 1)
-    county_names, county_index = (
-        np.unique(np.array(loaded.counties, dtype=object), return_inverse=True)
-        if n
-        else (np.array([], dtype=object), np.zeros(0, dtype=np.int64))
+    matrix = np.bincount(
+        classified.value_class * len(QUADRANTS) + classified.quadrant,
+        minlength=len(CLASSES) * len(QUADRANTS),
+    ).reshape(len(CLASSES), len(QUADRANTS))
+    cells, cell_labels = loaded.cells
+    # Counties in name order, from the few cells instead of a million strings.
+    county_names = sorted({county for county, _ in cell_labels})
+    county_of_cell = np.array(
+        [county_names.index(county) for county, _ in cell_labels], dtype=np.int64
     )
-    per_county = np.zeros((len(county_names), len(CLASSES)), dtype=np.int64)
-    np.add.at(per_county, (county_index, classified.value_class), 1)
+    county_index = county_of_cell[cells]
+    per_county = np.bincount(
+        county_index * len(CLASSES) + classified.value_class,
+        minlength=len(county_names) * len(CLASSES),
+    ).reshape(len(county_names), len(CLASSES))
     deciles = np.round(np.quantile(scored.total, np.linspace(0.1, 0.9, 9)), 4).tolist() if n else []
     excluded_indicators = np.isnan(scored.scores).sum(axis=0) if n else np.zeros(21)
     return {
@@ -282,7 +265,8 @@ def run_summary(
                 **{name: int(per_county[i, c]) for c, name in enumerate(CLASSES)},
                 "total": int(per_county[i].sum()),
             }
-            for i, county in enumerate(county_names.tolist())
+            for i, county in enumerate(county_names)
+            if per_county[i].any()
         },
         "score_deciles": deciles,
         "excluded_indicators": {

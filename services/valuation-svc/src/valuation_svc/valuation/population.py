@@ -1,10 +1,13 @@
-"""Loading the population of a run in one set-based query (categoricals encoded in SQL)."""
+"""Loading the population of a run in one set-based query (categoricals encoded in SQL),
+streamed as fixed-width binary COPY rows and decoded by numpy."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +15,9 @@ import numpy.typing as npt
 from valuation_svc.valuation import indicators as ind
 from valuation_svc.valuation.classify import CATEGORY_INPUTS, NUMERIC_INPUTS, Population
 from valuation_svc.valuation.periods import Period, add_months, month_start
+from valuation_svc.valuation.pgcopy import FixedRowsDecoder, uuid_bytes, uuid_text
+
+Ints = npt.NDArray[np.int64]
 
 # Columns fetched as float8 (NaN = unknown) in this order, after customer_id, county, market_type
 # and the two booleans (FIRST_FLOAT is the index of the first).
@@ -74,38 +80,48 @@ def eligibility_sql() -> str:
     )
 
 
-def population_sql(group_by: str, *, single_shop: bool = False, county_scoped: bool = False) -> str:
-    """One query: every eligible shop of the scope (the whole province, or one county when
-    `county_scoped`) with its period figures (or one shop)."""
-    # Plain predicates (not `eligibility_sql() IS NULL`) so the planner estimates the population
-    # right and hash-joins the aggregates instead of looping over index probes; the county
-    # filter is only written when there is one (an `:county IS NULL OR …` keeps the planner from
-    # turning the county's shops into a semi-join and makes it scan every shop's aggregates).
-    eligible = (
+def eligible_sql(*, county_scoped: bool) -> str:
+    """The evaluated shops of a scope (plain predicates, so the planner estimates them right)."""
+    # The county filter is only written when there is one: an `:county IS NULL OR …` keeps the
+    # planner from turning the county's shops into a semi-join and makes it scan every shop.
+    return (
         ("s.county = :county AND " if county_scoped else "")
         + "s.status = 'active' AND NOT s.self_operated"
         " AND (s.licensed_on IS NULL OR s.licensed_on <= :licence_cutoff)"
     )
-    scope = "s.customer_id = :customer_id" if single_shop else eligible
-    # A county run reads only that county's aggregates.
-    if single_shop:
-        in_scope = "customer_id = :customer_id"
-    elif county_scoped:
-        in_scope = "customer_id IN (SELECT customer_id FROM shops WHERE county = :county)"
-    else:
-        in_scope = "TRUE"
-    categories = ", ".join(
-        _category_sql(indicator, column) for indicator, column in CATEGORY_INPUTS.items()
-    )
+
+
+def _figures_sql(in_scope: str) -> str:
+    """The CTEs of a run's figures per shop: one pass over the shop-months and the complaints
+    and violations of the period."""
+    # One scan and one hash aggregate over the period's months, last year's and the recent-order
+    # window (FILTER picks each figure's months) instead of three scans, three aggregates and
+    # three joins. Sums are float8 over whole numbers (cartons, orders, amounts in cents), which
+    # are exact below 2^53 — so the result is the double nearest to the exact sum, as the
+    # numeric sum cast to float8 was — and keep the aggregate's state small and in memory where
+    # numeric sums spilled a million shops' states to disk.
+    cur = "month BETWEEN :first_month AND :last_month"
+    prior = "month BETWEEN :last_year_first AND :last_year_last"
+    recent = "month BETWEEN :recent_first_month AND :as_of"
+
+    def cents(column: str) -> str:
+        return f"sum(({column} * 100)::int8::float8) FILTER (WHERE {cur}) / 100"
+
     return f"""
-WITH cur AS (
-    SELECT customer_id, sum(cartons) AS v, sum(amount) AS a, sum(gross_profit) AS g,
-           sum(orders) AS o, sum(e_orders) AS eo, sum(e_amount) AS ea, sum(promoted_cartons) AS pc
-    FROM shop_months WHERE month BETWEEN :first_month AND :last_month AND {in_scope}
-    GROUP BY customer_id
-), prior AS (
-    SELECT customer_id, sum(cartons) AS v
-    FROM shop_months WHERE month BETWEEN :last_year_first AND :last_year_last AND {in_scope}
+WITH figures AS (
+    SELECT customer_id,
+           sum(cartons::float8) FILTER (WHERE {cur}) AS v,
+           {cents("amount")} AS a,
+           {cents("gross_profit")} AS g,
+           sum(orders) FILTER (WHERE {cur}) AS o,
+           sum(e_orders) FILTER (WHERE {cur}) AS eo,
+           {cents("e_amount")} AS ea,
+           sum(promoted_cartons::float8) FILTER (WHERE {cur}) AS pc,
+           sum(cartons::float8) FILTER (WHERE {prior}) AS prior_v,
+           bool_or(orders > 0 AND last_order_date BETWEEN :recent_from AND :as_of)
+               FILTER (WHERE {recent}) AS recent
+    FROM shop_months
+    WHERE ({cur} OR {prior} OR {recent}) AND {in_scope}
     GROUP BY customer_id
 ), complaints AS (
     SELECT customer_id, count(*) AS k FROM complaints
@@ -115,28 +131,87 @@ WITH cur AS (
 ), violated AS (
     SELECT DISTINCT customer_id FROM violations
     WHERE kind <> 'other' AND occurred_on BETWEEN :period_start AND :as_of
-), recent AS (
-    SELECT DISTINCT customer_id FROM shop_months
-    WHERE month BETWEEN :recent_first_month AND :as_of AND orders > 0
-      AND last_order_date BETWEEN :recent_from AND :as_of AND {in_scope}
-)
-SELECT s.customer_id::text, s.county, s.market_type,
-       violated.customer_id IS NOT NULL AS violation,
-       recent.customer_id IS NOT NULL AS recent_order,
-       COALESCE(cur.v, 0)::float8, COALESCE(cur.a, 0)::float8, COALESCE(cur.g, 0)::float8,
-       COALESCE(cur.o, 0)::float8, COALESCE(cur.eo, 0)::float8, COALESCE(cur.ea, 0)::float8,
-       COALESCE(cur.pc, 0)::float8, COALESCE(skus.key_skus, 0)::float8,
-       s.display_sku_count::float8, COALESCE(complaints.k, 0)::float8, s.business_hours::float8,
-       prior.v::float8,
-       {categories}
-FROM shops s
-LEFT JOIN cur ON cur.customer_id = s.customer_id
-LEFT JOIN prior ON prior.customer_id = s.customer_id
+)"""
+
+
+_FIGURES_JOINS = """
+LEFT JOIN figures f ON f.customer_id = s.customer_id
 LEFT JOIN shop_periods skus ON skus.customer_id = s.customer_id AND skus.period = :period
 LEFT JOIN complaints ON complaints.customer_id = s.customer_id
-LEFT JOIN violated ON violated.customer_id = s.customer_id
-LEFT JOIN recent ON recent.customer_id = s.customer_id
+LEFT JOIN violated ON violated.customer_id = s.customer_id"""
+
+
+def _float_sql() -> list[str]:
+    """The FLOAT_COLUMNS expressions (NULL = unknown)."""
+    categories = [_category_sql(indicator, column) for indicator, column in CATEGORY_INPUTS.items()]
+    return [
+        "COALESCE(f.v, 0)",
+        "COALESCE(f.a, 0)",
+        "COALESCE(f.g, 0)",
+        "COALESCE(f.o, 0)::float8",
+        "COALESCE(f.eo, 0)::float8",
+        "COALESCE(f.ea, 0)",
+        "COALESCE(f.pc, 0)",
+        "COALESCE(skus.key_skus, 0)::float8",
+        "s.display_sku_count::float8",
+        "COALESCE(complaints.k, 0)::float8",
+        "s.business_hours::float8",
+        "f.prior_v",
+        *categories,
+    ]
+
+
+def _in_scope(*, single_shop: bool, county_scoped: bool) -> str:
+    # A county run reads only that county's aggregates.
+    if single_shop:
+        return "customer_id = :customer_id"
+    if county_scoped:
+        return "customer_id IN (SELECT customer_id FROM shops WHERE county = :county)"
+    return "TRUE"
+
+
+def population_sql(group_by: str, *, single_shop: bool = False, county_scoped: bool = False) -> str:
+    """Every eligible shop of the scope (the whole province, or one county when
+    `county_scoped`) with its period figures (or one shop, eligibility ignored), as rows:
+    customer_id, county, market_type, violation, recent_order, then FLOAT_COLUMNS."""
+    scope = (
+        "s.customer_id = :customer_id" if single_shop else eligible_sql(county_scoped=county_scoped)
+    )
+    figures = _figures_sql(_in_scope(single_shop=single_shop, county_scoped=county_scoped))
+    return f"""{figures}
+SELECT s.customer_id::text, s.county, s.market_type,
+       violated.customer_id IS NOT NULL AS violation,
+       COALESCE(f.recent, false) AS recent_order,
+       {", ".join(_float_sql())}
+FROM shops s{_FIGURES_JOINS}
 WHERE {scope}
+"""
+
+
+def cells_sql(*, county_scoped: bool) -> str:
+    """The (county, market type) cells of the scope's evaluated shops."""
+    return (
+        "SELECT DISTINCT s.county, s.market_type FROM shops s"
+        f" WHERE {eligible_sql(county_scoped=county_scoped)}"
+    )
+
+
+def population_copy_sql(*, county_scoped: bool) -> str:
+    """The population query with every column fixed-width, for `COPY … TO STDOUT (FORMAT
+    binary)`: customer_id, cell code (1-based index into :cell_counties / :cell_markets, 0 if
+    missing), violation, recent_order, then FLOAT_COLUMNS with NULL as NaN (COPY_ROW)."""
+    floats = ", ".join(f"COALESCE({expression}, 'NaN'::float8)" for expression in _float_sql())
+    figures = _figures_sql(_in_scope(single_shop=False, county_scoped=county_scoped))
+    # County and market type travel as one small integer: text would make rows variable-width.
+    return f"""{figures}
+SELECT s.customer_id, COALESCE(cell.code, 0)::int4,
+       violated.customer_id IS NOT NULL, COALESCE(f.recent, false),
+       {floats}
+FROM shops s
+LEFT JOIN unnest(CAST(:cell_counties AS text[]), CAST(:cell_markets AS text[]))
+     WITH ORDINALITY AS cell(county, market_type, code)
+     ON cell.county = s.county AND cell.market_type = s.market_type{_FIGURES_JOINS}
+WHERE {eligible_sql(county_scoped=county_scoped)}
 """
 
 
@@ -149,15 +224,89 @@ def excluded_sql() -> str:
     )
 
 
+class UuidTexts(Sequence[str]):
+    """Canonical texts of raw (n, 16) UUID bytes, made one at a time on demand (a run never
+    holds a million id strings)."""
+
+    def __init__(self, raw: npt.NDArray[np.uint8]) -> None:
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return int(self.raw.shape[0])
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [text.decode() for text in uuid_text(self.raw[index]).tolist()]
+        return str(uuid_text(self.raw[index : index + 1 or None])[0].decode())
+
+    def __iter__(self) -> Iterator[str]:
+        for start in range(0, len(self), 65_536):
+            yield from self[start : start + 65_536]
+
+
+class CellLabels(Sequence[str]):
+    """One label of each row's (county, market type) cell: part 0 the county, 1 the market."""
+
+    def __init__(self, cells: Ints, labels: list[tuple[str, str]], part: int) -> None:
+        self.cells = cells
+        self.labels = labels
+        self.part = part
+
+    def __len__(self) -> int:
+        return int(self.cells.shape[0])
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self.labels[cell][self.part] for cell in self.cells[index].tolist()]
+        return self.labels[int(self.cells[index])][self.part]
+
+
 @dataclass
 class LoadedPopulation:
-    """The population arrays plus the labels results are stored with."""
+    """The population arrays plus the labels results are stored with.
+
+    `customer_ids`, `counties` and `market_types` are sequences per row: lists, or (from the
+    loader) views over `id_bytes` and the cells, which the writers use directly."""
 
     population: Population
-    customer_ids: list[str]
-    counties: list[str]
-    market_types: list[str]
+    customer_ids: Sequence[str]
+    counties: Sequence[str]
+    market_types: Sequence[str]
     group_labels: list[tuple[str, str]]
+
+    @cached_property
+    def id_bytes(self) -> npt.NDArray[np.uint8]:
+        """(n, 16) raw bytes of the customer ids."""
+        ids = self.customer_ids
+        return ids.raw if isinstance(ids, UuidTexts) else uuid_bytes(list(ids))
+
+    @cached_property
+    def cells(self) -> tuple[Ints, list[tuple[str, str]]]:
+        """Each row's (county, market type) cell id and the cells' labels in label order."""
+        counties, markets = self.counties, self.market_types
+        if (
+            isinstance(counties, CellLabels)
+            and isinstance(markets, CellLabels)
+            and counties.cells is markets.cells
+        ):
+            return counties.cells, counties.labels
+        pairs = list(zip(counties, markets, strict=True))
+        labels = sorted(set(pairs))
+        index = {label: number for number, label in enumerate(labels)}
+        cells = np.fromiter((index[pair] for pair in pairs), dtype=np.int64, count=len(pairs))
+        return cells, labels
 
 
 def _float_column(rows: list[Any], index: int) -> npt.NDArray[np.float64]:
@@ -242,3 +391,57 @@ def assemble(chunks: list[Chunk], group_by: str) -> LoadedPopulation:
 def from_rows(rows: list[Any], group_by: str) -> LoadedPopulation:
     """A population from fetched rows (columns in population_sql order)."""
     return assemble([chunk_of(rows)] if rows else [], group_by)
+
+
+def groups_of_cells(
+    cells: Ints, labels: list[tuple[str, str]], group_by: str
+) -> tuple[Ints, list[tuple[str, str]]]:
+    """ranking_groups from cell ids (labels in label order), without a per-row Python step."""
+    keys = [(county, "*") for county, _ in labels] if group_by == "county" else list(labels)
+    present = np.unique(cells)
+    group_labels = sorted({keys[cell] for cell in present.tolist()})
+    index = {label: number for number, label in enumerate(group_labels)}
+    cell_group = np.array([index.get(key, -1) for key in keys], dtype=np.int64)
+    return cell_group[cells] if len(keys) else np.zeros(0, dtype=np.int64), group_labels
+
+
+# The population COPY's fields (population_copy_sql): every value fixed-width.
+COPY_FIELDS: list[tuple[str, str]] = [
+    ("customer_id", "V16"),
+    ("cell", ">i4"),
+    ("violation", "u1"),
+    ("recent_order", "u1"),
+    *((name, ">f8") for name in FLOAT_COLUMNS),
+]
+
+
+def population_decoder() -> FixedRowsDecoder:
+    """A decoder of the population's binary COPY stream."""
+    return FixedRowsDecoder(COPY_FIELDS)
+
+
+def decoded_population(
+    rows: npt.NDArray[Any], cell_labels: list[tuple[str, str]], group_by: str
+) -> LoadedPopulation:
+    """The population from decoded COPY rows (cell codes index `cell_labels` from 1)."""
+    codes = rows["cell"].astype(np.int64)
+    if ((codes < 1) | (codes > len(cell_labels))).any():
+        raise ValueError("a shop's (county, market type) is not among the run's cells")
+    cells = codes - 1
+    group, group_labels = groups_of_cells(cells, cell_labels, group_by)
+    rural_cell = np.array([market == "rural" for _, market in cell_labels], dtype=np.bool_)
+    return LoadedPopulation(
+        population=Population(
+            group=group,
+            market_rural=rural_cell[cells] if len(cell_labels) else np.zeros(0, np.bool_),
+            columns={name: rows[name].astype(np.float64) for name in FLOAT_COLUMNS},
+            violation=rows["violation"].astype(np.bool_),
+            recent_order=rows["recent_order"].astype(np.bool_),
+        ),
+        customer_ids=UuidTexts(
+            np.ascontiguousarray(rows["customer_id"]).view(np.uint8).reshape(-1, 16)
+        ),
+        counties=CellLabels(cells, cell_labels, 0),
+        market_types=CellLabels(cells, cell_labels, 1),
+        group_labels=group_labels,
+    )

@@ -7,15 +7,22 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
+import numpy.typing as npt
 from sqlalchemy import Select, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from retailcare_shared.events import VALUATION_EVENTS
-from retailcare_shared.platform_tables import OUTBOX_CHANNEL
+from retailcare_shared.outbox import notify_relays
 from valuation_svc.intake.models import Shop
+from valuation_svc.valuation.emission import (
+    EVENT_COLUMNS,
+    LATEST_COLUMNS,
+    Previous,
+    latest_decoder,
+    latest_sql,
+    previous_of,
+)
 from valuation_svc.valuation.engine import RESULT_COLUMNS
 from valuation_svc.valuation.models import (
     RunGroup,
@@ -23,7 +30,16 @@ from valuation_svc.valuation.models import (
     ValuationRun,
     ValueModel,
 )
-from valuation_svc.valuation.population import Chunk, chunk_of, excluded_sql, population_sql
+from valuation_svc.valuation.pgcopy import FixedRowsDecoder
+from valuation_svc.valuation.population import (
+    LoadedPopulation,
+    cells_sql,
+    decoded_population,
+    excluded_sql,
+    population_copy_sql,
+    population_decoder,
+    population_sql,
+)
 
 
 async def active_model(session: AsyncSession) -> ValueModel | None:
@@ -103,26 +119,75 @@ async def set_progress(
     )
 
 
-FETCH_CHUNK = 50_000
+async def _driver(session: AsyncSession) -> Any:
+    """The session's asyncpg connection (same transaction), for COPY."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+async def _positional(
+    session: AsyncSession, sql: str, params: dict[str, Any]
+) -> tuple[str, list[Any]]:
+    """A text query with named parameters as asyncpg SQL and its positional arguments."""
+    connection = await session.connection()
+    compiled = text(sql).compile(dialect=connection.dialect)
+    return compiled.string, [params[name] for name in compiled.positiontup or ()]
+
+
+DECODE_PIECE = 8 << 20  # bytes of COPY data decoded at a time (in a worker thread)
+# A run's bulk COPY statements move a million shops' rows: longer than the connections' 60 s
+# command timeout on a busy machine is slow, not stuck.
+COPY_TIMEOUT_SECONDS = 900.0
+
+
+async def copy_out(
+    session: AsyncSession, sql: str, params: dict[str, Any], decoder: FixedRowsDecoder
+) -> npt.NDArray[Any]:
+    """Stream `COPY (sql) TO STDOUT (FORMAT binary)` into a fixed-width row decoder, piece by
+    piece in a worker thread (only the rows' values are kept, never the raw stream)."""
+    query, arguments = await _positional(session, sql, params)
+    driver = await _driver(session)
+    pending: list[bytes] = []
+    size = 0
+
+    async def sink(data: bytes) -> None:
+        nonlocal size
+        pending.append(data)
+        size += len(data)
+        if size >= DECODE_PIECE:
+            piece = b"".join(pending)
+            pending.clear()
+            size = 0
+            await asyncio.to_thread(decoder.feed, piece)
+
+    await driver.copy_from_query(
+        query, *arguments, output=sink, format="binary", timeout=COPY_TIMEOUT_SECONDS
+    )
+    await asyncio.to_thread(decoder.feed, b"".join(pending))
+    return await asyncio.to_thread(decoder.finish)
 
 
 async def fetch_population(
     session: AsyncSession, params: dict[str, Any], group_by: str
-) -> list[Chunk]:
-    """Every eligible shop of the scope with its figures: one query, streamed in chunks that are
-    turned into column arrays at once (row objects never all live together)."""
-    connection = await session.connection()
-    sql = population_sql(group_by, county_scoped=params.get("county") is not None)
-    compiled = text(sql).compile(dialect=connection.dialect)
-    arguments = [params[name] for name in compiled.positiontup or ()]
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    # asyncpg's cursor directly (inside the session's transaction): no per-row ORM/Row work.
-    cursor = await driver.cursor(compiled.string, *arguments)
-    chunks: list[Chunk] = []
-    while rows := await cursor.fetch(FETCH_CHUNK):
-        chunks.append(chunk_of(rows))
-    return chunks
+) -> LoadedPopulation:
+    """Every eligible shop of the scope with its figures: one query streamed as fixed-width
+    binary COPY rows and decoded by numpy (no per-row Python objects). Run it in a REPEATABLE
+    READ transaction: the cells are read first and must cover every shop of the scope."""
+    county_scoped = params.get("county") is not None
+    cells = await session.execute(
+        text(cells_sql(county_scoped=county_scoped)),
+        {key: params[key] for key in ("county", "licence_cutoff") if key in params},
+    )
+    labels = sorted((str(county), str(market)) for county, market in cells.all())
+    arguments = {
+        **params,
+        "cell_counties": [county for county, _ in labels],
+        "cell_markets": [market for _, market in labels],
+    }
+    sql = population_copy_sql(county_scoped=county_scoped)
+    rows = await copy_out(session, sql, arguments, population_decoder())
+    return await asyncio.to_thread(decoded_population, rows, labels, group_by)
 
 
 async def fetch_excluded(session: AsyncSession, params: dict[str, Any]) -> list[tuple[str, str]]:
@@ -132,12 +197,12 @@ async def fetch_excluded(session: AsyncSession, params: dict[str, Any]) -> list[
     return [(row[0], row[1]) for row in result.all()]
 
 
-async def copy_results(session: AsyncSession, data: Iterable[bytes]) -> None:
-    """Write result rows given as binary COPY data (engine.result_copy_chunks) on the session's
-    own connection (same transaction); pieces are produced in a worker thread one at a time."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
+async def copy_in(
+    session: AsyncSession, table: str, columns: Sequence[str], data: Iterable[bytes]
+) -> None:
+    """Write rows given as binary COPY data on the session's own connection (same
+    transaction); pieces are produced in a worker thread one at a time."""
+    driver = await _driver(session)
     pieces = iter(data)
 
     async def stream() -> AsyncIterator[bytes]:
@@ -145,8 +210,23 @@ async def copy_results(session: AsyncSession, data: Iterable[bytes]) -> None:
             yield piece
 
     await driver.copy_to_table(
-        "valuation_results", source=stream(), columns=list(RESULT_COLUMNS), format="binary"
+        table,
+        source=stream(),
+        columns=list(columns),
+        format="binary",
+        timeout=COPY_TIMEOUT_SECONDS,
     )
+
+
+async def copy_results(session: AsyncSession, data: Iterable[bytes]) -> None:
+    """Write result rows given as binary COPY data (engine.result_copy_chunks)."""
+    await copy_in(session, "valuation_results", RESULT_COLUMNS, data)
+
+
+async def delete_results(session: AsyncSession, run_id: uuid.UUID) -> None:
+    """Remove what an interrupted attempt of a run stored (its results and groups)."""
+    await session.execute(text("DELETE FROM valuation_results WHERE run_id = :id"), {"id": run_id})
+    await session.execute(text("DELETE FROM run_groups WHERE run_id = :id"), {"id": run_id})
 
 
 async def insert_groups(
@@ -166,58 +246,47 @@ def event_id_prefix(now_ms: int | None = None) -> str:
     return f"{millis & (2**48 - 1):012x}7{bits >> 14:03x}{0x8000 | (bits & 0x3FFF):04x}"
 
 
-async def emit_changes(session: AsyncSession, run_id: uuid.UUID, source: str) -> int:
-    """One outbox row per shop whose class or quadrant changed (one INSERT … SELECT), then the
-    shops' latest classification; returns how many changed.
+async def lock_latest(session: AsyncSession) -> None:
+    """Keep other runs from writing shop_latest until this transaction ends: the change check
+    (previous classes read by fetch_previous) and the writes then see one state."""
+    # SHARE ROW EXCLUSIVE conflicts with itself and with row writes, not with readers.
+    await session.execute(text("LOCK TABLE shop_latest IN SHARE ROW EXCLUSIVE MODE"))
 
-    Event ids are a per-run time-ordered prefix plus the row number: gen_random_uuid() per row
-    was a third of this statement's cost (a million events)."""
-    # The envelope is assembled as text (ids, class names and periods need no escaping; floats
-    # print as JSON numbers): far cheaper per row than jsonb_build_object for a million shops.
-    inserted = await session.execute(
-        text(
-            "INSERT INTO outbox (event_id, topic, key, event_type, value)"
-            " SELECT x.eid, CAST(:topic AS text), x.customer_id::text,"
-            " 'valuation.customer_classified', convert_to("
-            ' \'{"id":"\' || x.eid || \'","type":"valuation.customer_classified",'
-            '"source":"\' || CAST(:source AS text) || \'","subject":"\' || x.customer_id'
-            ' || \'","time":"\' || CAST(:now AS text) || \'","schema_version"\\:1,'
-            '"correlation_id"\\:null,"data":{"customer_id":"\' || x.customer_id'
-            ' || \'","period":"\' || x.period || \'","run_id":"\' || x.run_id'
-            ' || \'","value_class":"\' || x.value_class || \'","previous_class":\''
-            " || COALESCE('\"' || x.previous_class || '\"', 'null')"
-            ' || \',"quadrant":"\' || x.quadrant || \'","total_score":\' || x.total_score'
-            " || ',\"credit_score\":' || x.credit_score || '}}', 'UTF8')"
-            " FROM (SELECT CAST(CAST(:id_prefix AS text) || lpad(to_hex(row_number() OVER ()),"
-            " 12, '0') AS uuid) AS eid, r.customer_id, r.period, r.run_id,"
-            "  r.value_class, l.value_class AS previous_class, r.quadrant, r.total_score,"
-            "  r.credit_score FROM valuation_results r"
-            "  LEFT JOIN shop_latest l ON l.customer_id = r.customer_id"
-            "  WHERE r.run_id = :run_id AND (l.customer_id IS NULL"
-            "   OR l.value_class <> r.value_class OR l.quadrant <> r.quadrant)) x"
-        ),
-        {
-            "topic": VALUATION_EVENTS,
-            "source": source,
-            "run_id": run_id,
-            "now": datetime.now(UTC).isoformat(),
-            "id_prefix": event_id_prefix(),
-        },
-    )
-    changed = int(getattr(inserted, "rowcount", 0) or 0)
-    await session.execute(
-        text(
-            "INSERT INTO shop_latest (customer_id, value_class, quadrant, run_id, period)"
-            " SELECT customer_id, value_class, quadrant, run_id, period FROM valuation_results"
-            " WHERE run_id = :run_id ORDER BY customer_id"  # index pages touched in key order
-            " ON CONFLICT (customer_id) DO UPDATE SET value_class = EXCLUDED.value_class,"
-            " quadrant = EXCLUDED.quadrant, run_id = EXCLUDED.run_id, period = EXCLUDED.period"
-        ),
-        {"run_id": run_id},
-    )
-    if changed:
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
-    return changed
+
+async def fetch_previous(session: AsyncSession) -> Previous:
+    """Every shop's latest classification (binary COPY, decoded by numpy)."""
+    return previous_of(await copy_out(session, latest_sql(), {}, latest_decoder()))
+
+
+async def write_events(session: AsyncSession, data: Iterable[bytes]) -> None:
+    """Outbox rows given as binary COPY data (emission.event_copy_chunks); relays are woken
+    when the transaction commits."""
+    await copy_in(session, "outbox", EVENT_COLUMNS, data)
+    await notify_relays(session)
+
+
+async def write_latest(
+    session: AsyncSession, first: Iterable[bytes] | None, again: Iterable[bytes] | None
+) -> None:
+    """Shops' latest classification: `first` (COPY data) for shops classified for the first
+    time, `again` for shops that have a row already (updated through a temporary table).
+    Needs lock_latest: no other run inserts the same shops meanwhile."""
+    if first is not None:
+        await copy_in(session, "shop_latest", LATEST_COLUMNS, first)
+    if again is not None:
+        await session.execute(
+            text(
+                "CREATE TEMP TABLE run_latest (LIKE shop_latest INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+        )
+        await copy_in(session, "run_latest", LATEST_COLUMNS, again)
+        await session.execute(
+            text(
+                "UPDATE shop_latest l SET value_class = t.value_class, quadrant = t.quadrant,"
+                " run_id = t.run_id, period = t.period FROM run_latest t"
+                " WHERE l.customer_id = t.customer_id"
+            )
+        )
 
 
 async def latest_completed_run(

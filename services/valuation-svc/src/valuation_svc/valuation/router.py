@@ -92,8 +92,9 @@ async def list_valuations(
         if run is None:
             return Page(items=[], next_cursor=None)
         run_id = run.id
-    else:
-        await service.load_run(session, user, run_id)
+    elif (await service.load_run(session, user, run_id)).status != "completed":
+        # Results become readable with their run's completion (they are committed just before).
+        return Page(items=[], next_cursor=None)
     statement = repository.results_query(
         run_id,
         county=county_scope(user, county),

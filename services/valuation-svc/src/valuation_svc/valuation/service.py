@@ -232,8 +232,8 @@ async def preview(session: AsyncSession, shop: Shop, body: PreviewIn) -> ResultO
         group=np.zeros(1, dtype=np.int64),
         market_rural=np.array([shop.market_type == "rural"]),
         columns=columns,
-        violation=np.array([bool(row[4])]),
-        recent_order=np.array([bool(row[5])]),
+        violation=np.array([bool(row[3])]),
+        recent_order=np.array([bool(row[4])]),
     )
     stats = GroupStats(
         size=np.array([group.size]),
