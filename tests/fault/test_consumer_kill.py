@@ -101,6 +101,9 @@ async def test_a_consumer_killed_mid_batch_and_restarted_counts_every_order_exac
                 kafka_bootstrap=bus.bootstrap,
                 topic_prefix=bus.prefix,
                 log_path=tmp_path / f"{name}.log",
+                # Small batches: the stream spans many transactions, so the kill lands mid-way
+                # (at the default size one poll can take and apply all of it at once).
+                consumer_batch_size=50,
             )
 
         first, second = service("first"), service("second")

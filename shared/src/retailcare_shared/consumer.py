@@ -13,7 +13,13 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -168,11 +174,13 @@ class ConsumerRunner:
         backoff = 0.2
         while not self._stopping.is_set():
             consumer = self.consumer_factory(self.topics, self.group_id)
+            membership = _Membership(self, consumer)
+            consumer.subscribe(self.topics, listener=membership)
             try:
                 await consumer.start()
                 self.started.set()
                 backoff = 0.2
-                await self._consume(consumer)
+                await self._consume(consumer, membership)
             except Exception as error:
                 log.warning(
                     "consumer_failed", consumer=self.group_id, error=repr(error), retry_in=backoff
@@ -185,37 +193,37 @@ class ConsumerRunner:
                     await asyncio.wait_for(consumer.stop(), timeout=5)
         await self._dlq_producer.close()
 
-    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+    async def _consume(self, consumer: AIOKafkaConsumer, membership: _Membership) -> None:
         # Two polls overlap: while one poll's batches are applied (the database works), the next
         # is fetched and decoded (this process works). A partition's batches are still applied
         # one after another, and its offset moves only after their effects are committed.
-        in_flight: asyncio.Task[dict[TopicPartition, _Outcome]] | None = None
         try:
             while not self._stopping.is_set():
+                generation = membership.generation
                 polled = await consumer.getmany(
                     # With a poll in flight, take only what is already fetched: an empty answer
                     # means there is nothing to overlap, so settle the poll in flight at once.
-                    timeout_ms=0 if in_flight is not None else 500,
+                    timeout_ms=0 if membership.in_flight is not None else 500,
                     max_records=self.batch_size * max(1, len(consumer.assignment())),
                 )
                 prepared = self._prepare_poll(polled) if polled else None
-                if in_flight is not None:
-                    settling, in_flight = in_flight, None
-                    await self._settle(consumer, settling)
-                if prepared:
-                    in_flight = asyncio.create_task(self._apply_poll(prepared))
+                await membership.settle()
+                if not prepared:
+                    continue
+                if await membership.still_assigned(generation, self._stopping):
+                    membership.in_flight = asyncio.create_task(self._apply_poll(prepared))
+                else:
+                    await membership.fetch_again(polled)
         except BaseException as error:
-            if in_flight is not None:
-                # Cancelled: roll back what is in hand (it is redelivered). Failed elsewhere (the
-                # broker): let the effects finish and commit their offsets if still possible.
-                if isinstance(error, asyncio.CancelledError):
-                    in_flight.cancel()
-                with contextlib.suppress(BaseException):
-                    await self._settle(consumer, in_flight)
+            # Cancelled: roll back what is in hand (it is redelivered). Failed elsewhere (the
+            # broker): let the effects finish and commit their offsets if still possible.
+            if isinstance(error, asyncio.CancelledError) and membership.in_flight is not None:
+                membership.in_flight.cancel()
+            with contextlib.suppress(BaseException):
+                await membership.settle()
             raise
-        if in_flight is not None:
-            # Stopping: finish the batch in hand and commit it.
-            await self._settle(consumer, in_flight)
+        # Stopping: finish the batch in hand and commit it.
+        await membership.settle()
 
     def _prepare_poll(
         self, polled: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
@@ -524,3 +532,66 @@ class ConsumerRunner:
             CONSUMER_LAG.labels(
                 self.service, self.group_id, partition.topic, str(partition.partition)
             ).set(max(0, highwater - position))
+
+
+class _Membership(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """The runner's side of group rebalances: what it applied is committed before its partitions
+    are revoked, and nothing fetched before a rebalance is applied after it.
+
+    Committing in `on_partitions_revoked` happens before the member rejoins, while the broker
+    still accepts its offsets; records fetched under the old assignment are dropped (the new
+    owner, possibly this member again, fetches them from the committed offsets).
+    """
+
+    def __init__(self, runner: ConsumerRunner, consumer: AIOKafkaConsumer) -> None:
+        self.runner = runner
+        self.consumer = consumer
+        self.in_flight: asyncio.Task[dict[TopicPartition, _Outcome]] | None = None
+        self.generation = 0
+        self.rebalancing = False
+        self._assigned = asyncio.Event()
+        self._settling = asyncio.Lock()
+
+    async def settle(self) -> None:
+        """Wait for the poll in flight (if any) and commit what it applied."""
+        async with self._settling:
+            task, self.in_flight = self.in_flight, None
+            if task is not None:
+                await self.runner._settle(self.consumer, task)
+
+    async def still_assigned(self, generation: int, stopping: asyncio.Event) -> bool:
+        """Whether a poll fetched in `generation` may be applied: no rebalance since it began
+        (waiting out one in progress, unless stopping)."""
+        while self.rebalancing and not stopping.is_set():
+            self._assigned.clear()
+            waiters = [asyncio.ensure_future(self._assigned.wait())]
+            waiters.append(asyncio.ensure_future(stopping.wait()))
+            _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+        return not self.rebalancing and self.generation == generation
+
+    async def fetch_again(
+        self, polled: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+    ) -> None:
+        """Drop a poll fetched before a rebalance: partitions still (or again) assigned are read
+        again from its first record, or from the committed offset if that is earlier."""
+        assigned = self.consumer.assignment()
+        for partition, records in polled.items():
+            if records and partition in assigned:
+                position = await self.consumer.position(partition)
+                self.consumer.seek(partition, min(position, records[0].offset))
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Before rejoining: stop taking new polls and commit the one in flight."""
+        self.rebalancing = True
+        self.generation += 1
+        try:
+            await self.settle()
+        except Exception as error:  # its uncommitted records are redelivered to the new owner
+            log.warning("consumer_commit_before_rebalance_failed", error=repr(error))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """The rebalance is over: polls fetched from now on may be applied."""
+        self.rebalancing = False
+        self._assigned.set()

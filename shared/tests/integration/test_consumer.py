@@ -3,7 +3,7 @@
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import date
 from functools import partial
 
@@ -393,3 +393,50 @@ async def test_polls_overlap_yet_batches_of_at_most_batch_size_apply_in_order_th
         *([None] * (len(partitions) - 1)),
         len(values),
     ]
+
+
+async def test_a_member_joining_mid_backlog_and_a_stop_during_the_rebalance_lose_no_commit(
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
+) -> None:
+    """A rebalance while polls are applied, and a stop before it completes: every event is
+    applied once and its offset committed (offsets are committed before the member rejoins,
+    not held by the broker until a rebalance that waits on this very member)."""
+    total = 3000
+    sends = [
+        await producer.send(topic, violation(), key=f"shop-{n % 40}".encode()) for n in range(total)
+    ]
+    await asyncio.gather(*sends)
+
+    first = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=50)
+    second = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=50)
+    tasks = [asyncio.create_task(first.run())]
+    try:
+        await eventually(lambda: _at_least(applied(database), 200), timeout=60)
+        # Scale-out: the group rebalances; both stop whether or not it has completed.
+        tasks.append(asyncio.create_task(second.run()))
+        await eventually(lambda: _at_least(applied(database), total), timeout=120)
+    finally:
+        first.stop()
+        second.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
+
+    assert await applied(database) == total
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=first.group_id, enable_auto_commit=False
+    )
+    await probe.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
+        committed = {tp.partition: await probe.committed(tp) or 0 for tp in partitions}
+    finally:
+        await probe.stop()
+    # Every partition's offset is past its last record (the offsets of `total` records).
+    assert sum(committed.values()) == total, committed
+
+
+async def _at_least(count: Awaitable[int], expected: int) -> bool:
+    return await count >= expected
