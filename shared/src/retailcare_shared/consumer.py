@@ -177,7 +177,8 @@ class ConsumerRunner:
             membership = _Membership(self, consumer)
             consumer.subscribe(self.topics, listener=membership)
             try:
-                await consumer.start()
+                if not await self._joined(consumer):
+                    break  # stopped while joining the group
                 self.started.set()
                 backoff = 0.2
                 await self._consume(consumer, membership)
@@ -192,6 +193,21 @@ class ConsumerRunner:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(consumer.stop(), timeout=5)
         await self._dlq_producer.close()
+
+    async def _joined(self, consumer: AIOKafkaConsumer) -> bool:
+        """Start the consumer (which waits for a partition assignment) unless stopped first."""
+        starting = asyncio.ensure_future(consumer.start())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not starting.done():
+                # A join can wait for the whole group to rebalance: never let it delay a stop.
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+        return not starting.cancelled() and starting.result() is None
 
     async def _consume(self, consumer: AIOKafkaConsumer, membership: _Membership) -> None:
         # Two polls overlap: while one poll's batches are applied (the database works), the next

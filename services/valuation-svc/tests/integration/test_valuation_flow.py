@@ -451,6 +451,17 @@ async def test_orders_complaints_violations_to_classes_quadrants_reasons_and_eve
     assert preview.json()["stored"] is False
     assert preview.json()["total_score"] < best["total_score"]
     assert preview.json()["rank"] == 1
+    assert preview.json()["value_class"] != "problem"
+    # The preview keeps the shop's violation and recent-order flags from the period's data.
+    for flagged, reason in ((violator, "violation"), (stale, "no order")):
+        flagged_preview = await service.http.post(
+            "/api/v1/valuations/preview",
+            json={"customer_id": str(flagged), "period": PERIOD, "inputs": {}},
+            headers=ANALYST,
+        )
+        assert flagged_preview.status_code == 200, flagged_preview.text
+        assert flagged_preview.json()["value_class"] == "problem"
+        assert any(reason in text for text in flagged_preview.json()["reasons"]), reason
     bad_preview = await service.http.post(
         "/api/v1/valuations/preview",
         json={"customer_id": str(top), "period": PERIOD, "inputs": {"renown": "galactic"}},
