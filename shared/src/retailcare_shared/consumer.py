@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import itertools
 import logging
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -29,6 +28,7 @@ from retailcare_shared.db import Database, is_database_unavailable
 from retailcare_shared.events import Envelope, Payload, UnreadableEvent, decode, dlq_topic
 from retailcare_shared.kafka import LazyProducer
 from retailcare_shared.logging import correlation_id_var, get_logger
+from retailcare_shared.memory import gc_paused
 from retailcare_shared.metrics import CONSUMER_LAG, CONSUMER_MESSAGES, DLQ_MESSAGES
 from retailcare_shared.platform_tables import InboxMessage
 
@@ -98,23 +98,6 @@ class _Batch(NamedTuple):
 # What applying a partition's batches of one poll gave: the offset to commit (None when no batch
 # was applied) and the error that stopped it, if any.
 _Outcome = tuple[int | None, Exception | None]
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Defer the cyclic garbage collector during a synchronous burst of allocations.
-
-    Decoding a poll allocates tens of thousands of pydantic objects that live until the batch is
-    applied and form no cycles; the collections they trigger walk every tracked object of the
-    process and cost about as much as the decoding. Only ever wraps code without an await.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _debug_enabled() -> bool:
@@ -246,7 +229,7 @@ class ConsumerRunner:
     ) -> dict[TopicPartition, list[_Batch]]:
         """Decode a poll: each partition's records in batches of at most `batch_size`."""
         size = self.batch_size
-        with _gc_paused():
+        with gc_paused():
             return {
                 partition: [
                     self._prepare(records[start : start + size])
@@ -299,7 +282,7 @@ class ConsumerRunner:
 
     async def process_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply one partition's records in one transaction; on failure, one at a time."""
-        with _gc_paused():
+        with gc_paused():
             batch = self._prepare(records)
         await self._apply(batch)
 

@@ -114,6 +114,23 @@ async def applied(database: Database, event_id: str | None = None) -> int:
         return int(await session.scalar(statement) or 0)
 
 
+async def committed_and_end_offsets(
+    kafka_bootstrap: str, group_id: str, topic: str
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Per partition of `topic`: the group's committed offset (0 if none) and the end offset."""
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await probe.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
+        committed = {tp.partition: await probe.committed(tp) or 0 for tp in partitions}
+        ends = {tp.partition: end for tp, end in (await probe.end_offsets(partitions)).items()}
+    finally:
+        await probe.stop()
+    return committed, ends
+
+
 async def run_until(runner: ConsumerRunner, condition: object, timeout: float = 60) -> None:
     task = asyncio.create_task(runner.run())
     try:
@@ -201,17 +218,8 @@ async def test_offsets_are_committed_after_the_effect_and_the_group_is_left_on_s
     runner = make_runner(database, topic, widget_database, kafka_bootstrap)
     await run_until(runner, lambda: applied(database, json.loads(values[-1])["id"]))
 
-    probe = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap, group_id=runner.group_id, enable_auto_commit=False
-    )
-    await probe.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
-        committed = {tp: await probe.committed(tp) for tp in partitions}
-        ends = await probe.end_offsets(partitions)
-    finally:
-        await probe.stop()
-    assert all(committed[tp] == ends[tp] for tp in partitions if ends[tp])
+    committed, ends = await committed_and_end_offsets(kafka_bootstrap, runner.group_id, topic)
+    assert all(committed[partition] == ends[partition] for partition in ends if ends[partition])
 
     # A second runner in the same group starts after the committed offset: nothing re-applied.
     sentinel = violation()
@@ -425,15 +433,7 @@ async def test_a_member_joining_mid_backlog_and_a_stop_during_the_rebalance_lose
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
 
     assert await applied(database) == total
-    probe = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap, group_id=first.group_id, enable_auto_commit=False
-    )
-    await probe.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
-        committed = {tp.partition: await probe.committed(tp) or 0 for tp in partitions}
-    finally:
-        await probe.stop()
+    committed, _ = await committed_and_end_offsets(kafka_bootstrap, first.group_id, topic)
     # Every partition's offset is past its last record (the offsets of `total` records).
     assert sum(committed.values()) == total, committed
 

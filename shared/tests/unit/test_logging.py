@@ -1,8 +1,11 @@
 """Logs are one JSON object per line carrying service, level, request and correlation ids."""
 
 import json
+import logging
+from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from retailcare_shared.logging import (
     configure_logging,
@@ -10,6 +13,19 @@ from retailcare_shared.logging import (
     get_logger,
     request_id_var,
 )
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """Logging configured here writes to pytest's capture stream, closed after the test: put the
+    previous configuration back so later tests do not log into a closed file."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    structlog_config = structlog.get_config()
+    yield
+    structlog.configure(**structlog_config)
+    root.handlers = handlers
+    root.setLevel(level)
 
 
 def test_log_lines_are_json_with_request_and_correlation_ids(

@@ -3,10 +3,8 @@ one statement (orders, lines and `order.placed` outbox rows together)."""
 
 from __future__ import annotations
 
-import gc
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +37,7 @@ from retailcare_shared.events import (
     encode,
 )
 from retailcare_shared.logging import correlation_id_var, request_id_var
+from retailcare_shared.memory import gc_paused
 from retailcare_shared.outbox import EventRecorder
 from retailcare_shared.problems import Conflict
 from retailcare_shared.problems import validation_errors as problem_errors
@@ -85,24 +84,6 @@ def parse_orders(raw: Sequence[Any]) -> tuple[list[OrderIn | None], list[list[di
 def _order_no_of(raw: Any) -> str | None:
     value = raw.get("order_no") if isinstance(raw, dict) else None
     return value if isinstance(value, str) and len(value) <= 64 else None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Defer the cyclic garbage collector during a synchronous burst of allocations.
-
-    Validating a 1,000-order batch allocates ~100,000 objects, none of them in cycles; the
-    collections they trigger (each walking every tracked object of the process) cost more than
-    the work itself. Only ever wraps code without an await, so no other task runs meanwhile;
-    the collector resumes (and catches up) as soon as the block ends.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 async def place_orders(

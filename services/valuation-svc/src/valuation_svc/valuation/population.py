@@ -224,7 +224,26 @@ def excluded_sql() -> str:
     )
 
 
-class UuidTexts(Sequence[str]):
+class _TextsOnDemand(Sequence[str]):
+    """A read-only sequence of strings made from array rows when asked for."""
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self._texts(index) if isinstance(index, slice) else self._text(index)
+
+    def _text(self, index: int) -> str:
+        raise NotImplementedError
+
+    def _texts(self, index: slice) -> list[str]:
+        raise NotImplementedError
+
+
+class UuidTexts(_TextsOnDemand):
     """Canonical texts of raw (n, 16) UUID bytes, made one at a time on demand (a run never
     holds a million id strings)."""
 
@@ -234,23 +253,18 @@ class UuidTexts(Sequence[str]):
     def __len__(self) -> int:
         return int(self.raw.shape[0])
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [text.decode() for text in uuid_text(self.raw[index]).tolist()]
+    def _text(self, index: int) -> str:
         return str(uuid_text(self.raw[index : index + 1 or None])[0].decode())
+
+    def _texts(self, index: slice) -> list[str]:
+        return [text.decode() for text in uuid_text(self.raw[index]).tolist()]
 
     def __iter__(self) -> Iterator[str]:
         for start in range(0, len(self), 65_536):
             yield from self[start : start + 65_536]
 
 
-class CellLabels(Sequence[str]):
+class CellLabels(_TextsOnDemand):
     """One label of each row's (county, market type) cell: part 0 the county, 1 the market."""
 
     def __init__(self, cells: Ints, labels: list[tuple[str, str]], part: int) -> None:
@@ -261,16 +275,11 @@ class CellLabels(Sequence[str]):
     def __len__(self) -> int:
         return int(self.cells.shape[0])
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self.labels[cell][self.part] for cell in self.cells[index].tolist()]
+    def _text(self, index: int) -> str:
         return self.labels[int(self.cells[index])][self.part]
+
+    def _texts(self, index: slice) -> list[str]:
+        return [self.labels[cell][self.part] for cell in self.cells[index].tolist()]
 
 
 @dataclass
