@@ -19,6 +19,7 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -211,7 +212,7 @@ class ConsumerRunner:
                     continue
                 if await membership.still_assigned(generation, self._stopping):
                     membership.in_flight = asyncio.create_task(self._apply_poll(prepared))
-                else:
+                elif not self._stopping.is_set():  # when stopping, the next owner reads them
                     await membership.fetch_again(polled)
         except BaseException as error:
             # Cancelled: roll back what is in hand (it is redelivered). Failed elsewhere (the
@@ -273,9 +274,15 @@ class ConsumerRunner:
             if position is not None
         }
         if done:
-            await consumer.commit(done)
-            for partition, position in done.items():
-                self._report_lag(consumer, partition, position)
+            try:
+                await consumer.commit(done)
+            except (CommitFailedError, IllegalStateError) as lost:
+                # The group rebalanced under this commit: the effects are committed, and the
+                # partitions' next owner skips their events by the inbox.
+                log.warning("consumer_commit_lost_to_rebalance", error=repr(lost))
+            else:
+                for partition, position in done.items():
+                    self._report_lag(consumer, partition, position)
         for _, error in outcomes.values():
             if error is not None:
                 raise error
@@ -549,14 +556,16 @@ class _Membership(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka 
         self.generation = 0
         self.rebalancing = False
         self._assigned = asyncio.Event()
-        self._settling = asyncio.Lock()
 
     async def settle(self) -> None:
-        """Wait for the poll in flight (if any) and commit what it applied."""
-        async with self._settling:
-            task, self.in_flight = self.in_flight, None
-            if task is not None:
-                await self.runner._settle(self.consumer, task)
+        """Wait for the poll in flight (if any) and commit what it applied.
+
+        Whoever takes the task commits it: a rebalance does not wait for a commit already sent
+        (the broker holds that one until the rebalance completes, which waits for this member).
+        """
+        task, self.in_flight = self.in_flight, None
+        if task is not None:
+            await self.runner._settle(self.consumer, task)
 
     async def still_assigned(self, generation: int, stopping: asyncio.Event) -> bool:
         """Whether a poll fetched in `generation` may be applied: no rebalance since it began

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable
 from datetime import date
 from functools import partial
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -58,15 +59,28 @@ def make_runner(
     subscription: Subscription | None = None,
     context: FastAPI | None = None,
     batch_size: int = 500,
+    commit_delay: float = 0.0,
 ) -> ConsumerRunner:
     settings = WidgetSettings(**service_overrides(widget_database, kafka_bootstrap))
+
+    def consumer(topics: list[str], group: str) -> AIOKafkaConsumer:
+        client = make_consumer(settings, topics=topics, group_id=group, client_id="t")
+        if commit_delay:
+            commit = client.commit
+
+            async def slow_commit(offsets: Any = None) -> None:
+                # Widens the moment a commit is on its way, as a slow network would.
+                await asyncio.sleep(commit_delay)
+                await commit(offsets)
+
+            client.commit = slow_commit  # type: ignore[method-assign]
+        return client
+
     return ConsumerRunner(
         database,
         subscription or definition([topic]).subscriptions[0],
         service="widget-svc",
-        consumer_factory=lambda topics, group: make_consumer(
-            settings, topics=topics, group_id=group, client_id="t"
-        ),
+        consumer_factory=consumer,
         producer_factory=partial(make_producer, settings, client_id="t-dlq"),
         max_retries=2,
         retry_backoff_seconds=0.01,
@@ -436,6 +450,42 @@ async def test_a_member_joining_mid_backlog_and_a_stop_during_the_rebalance_lose
     committed, _ = await committed_and_end_offsets(kafka_bootstrap, first.group_id, topic)
     # Every partition's offset is past its last record (the offsets of `total` records).
     assert sum(committed.values()) == total, committed
+
+
+async def test_the_group_settles_while_slow_commits_are_on_their_way(
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    widget_database: str,
+    kafka_bootstrap: str,
+) -> None:
+    """A member joins while the other's commits are slow to go out: the rebalance completes in
+    the broker's usual time (the rejoining member never waits on a commit already sent, which
+    the broker may hold until the rebalance completes) and every event is applied once."""
+    total = 400
+    await asyncio.gather(
+        *[
+            await producer.send(topic, violation(), key=f"shop-{n % 40}".encode())
+            for n in range(total)
+        ]
+    )
+    first = make_runner(
+        database, topic, widget_database, kafka_bootstrap, batch_size=20, commit_delay=1.0
+    )
+    second = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=20)
+    tasks = [asyncio.create_task(first.run())]
+    try:
+        await eventually(lambda: _at_least(applied(database), 20), timeout=60)
+        tasks.append(asyncio.create_task(second.run()))
+        # A rebalance on this broker takes about 6 s; held up by the first member, it would last
+        # until the broker expels it.
+        await asyncio.wait_for(second.started.wait(), timeout=20)
+        await eventually(lambda: _at_least(applied(database), total), timeout=120)
+    finally:
+        first.stop()
+        second.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=20)
+    assert await applied(database) == total
 
 
 async def _at_least(count: Awaitable[int], expected: int) -> bool:
