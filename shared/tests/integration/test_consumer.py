@@ -1,9 +1,10 @@
 """The consumer runner against a real broker and database: once-only effects, DLQ, commits."""
 
 import asyncio
+import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -428,23 +429,12 @@ async def test_a_member_joining_mid_backlog_and_a_stop_during_the_rebalance_lose
     applied once and its offset committed (offsets are committed before the member rejoins,
     not held by the broker until a rebalance that waits on this very member)."""
     total = 3000
-    sends = [
-        await producer.send(topic, violation(), key=f"shop-{n % 40}".encode()) for n in range(total)
-    ]
-    await asyncio.gather(*sends)
-
+    await produce_for_shops(producer, topic, total)
     first = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=50)
     second = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=50)
-    tasks = [asyncio.create_task(first.run())]
-    try:
-        await eventually(lambda: _at_least(applied(database), 200), timeout=60)
-        # Scale-out: the group rebalances; both stop whether or not it has completed.
-        tasks.append(asyncio.create_task(second.run()))
-        await eventually(lambda: _at_least(applied(database), total), timeout=120)
-    finally:
-        first.stop()
-        second.stop()
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
+    # Scale-out: the group rebalances; both stop whether or not it has completed.
+    async with second_member_joins(first, second, once_applied=applied_at_least(database, 200)):
+        await eventually(applied_at_least(database, total), timeout=120)
 
     assert await applied(database) == total
     committed, _ = await committed_and_end_offsets(kafka_bootstrap, first.group_id, topic)
@@ -463,30 +453,48 @@ async def test_the_group_settles_while_slow_commits_are_on_their_way(
     the broker's usual time (the rejoining member never waits on a commit already sent, which
     the broker may hold until the rebalance completes) and every event is applied once."""
     total = 400
-    await asyncio.gather(
-        *[
-            await producer.send(topic, violation(), key=f"shop-{n % 40}".encode())
-            for n in range(total)
-        ]
-    )
+    await produce_for_shops(producer, topic, total)
     first = make_runner(
         database, topic, widget_database, kafka_bootstrap, batch_size=20, commit_delay=1.0
     )
     second = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=20)
-    tasks = [asyncio.create_task(first.run())]
-    try:
-        await eventually(lambda: _at_least(applied(database), 20), timeout=60)
-        tasks.append(asyncio.create_task(second.run()))
+    async with second_member_joins(first, second, once_applied=applied_at_least(database, 20)):
         # A rebalance on this broker takes about 6 s; held up by the first member, it would last
         # until the broker expels it.
         await asyncio.wait_for(second.started.wait(), timeout=20)
-        await eventually(lambda: _at_least(applied(database), total), timeout=120)
+        await eventually(applied_at_least(database, total), timeout=120)
+    assert await applied(database) == total
+
+
+async def produce_for_shops(producer: AIOKafkaProducer, topic: str, total: int) -> None:
+    """`total` violations spread over 40 shops (so over every partition)."""
+    sends = [
+        await producer.send(topic, violation(), key=f"shop-{n % 40}".encode()) for n in range(total)
+    ]
+    await asyncio.gather(*sends)
+
+
+@contextlib.asynccontextmanager
+async def second_member_joins(
+    first: ConsumerRunner, second: ConsumerRunner, *, once_applied: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[None]:
+    """Run `first`, start `second` in the same group once `once_applied` holds; stop both after
+    the block, whether or not their rebalance has completed."""
+    tasks = [asyncio.create_task(first.run())]
+    try:
+        await eventually(once_applied, timeout=60)
+        tasks.append(asyncio.create_task(second.run()))
+        yield
     finally:
         first.stop()
         second.stop()
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=20)
-    assert await applied(database) == total
 
 
-async def _at_least(count: Awaitable[int], expected: int) -> bool:
-    return await count >= expected
+def applied_at_least(database: Database, expected: int) -> Callable[[], Awaitable[bool]]:
+    """A condition for `eventually`: at least `expected` effects applied."""
+
+    async def condition() -> bool:
+        return await applied(database) >= expected
+
+    return condition
