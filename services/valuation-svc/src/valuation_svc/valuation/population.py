@@ -318,39 +318,6 @@ class LoadedPopulation:
         return cells, labels
 
 
-def _float_column(rows: list[Any], index: int) -> npt.NDArray[np.float64]:
-    return np.array(
-        [np.nan if (value := row[index]) is None else value for row in rows], dtype=np.float64
-    )
-
-
-@dataclass
-class Chunk:
-    """Column arrays of one fetched batch of rows."""
-
-    customer_ids: list[str]
-    counties: list[str]
-    market_types: list[str]
-    violation: npt.NDArray[np.bool_]
-    recent: npt.NDArray[np.bool_]
-    columns: dict[str, npt.NDArray[np.float64]]
-
-
-def chunk_of(rows: list[Any]) -> Chunk:
-    """Columns of fetched rows (population_sql order), so row objects can be dropped early."""
-    n = len(rows)
-    return Chunk(
-        customer_ids=[row[0] for row in rows],
-        counties=[row[1] for row in rows],
-        market_types=[row[2] for row in rows],
-        violation=np.fromiter((row[3] for row in rows), dtype=np.bool_, count=n),
-        recent=np.fromiter((row[4] for row in rows), dtype=np.bool_, count=n),
-        columns={
-            name: _float_column(rows, FIRST_FLOAT + i) for i, name in enumerate(FLOAT_COLUMNS)
-        },
-    )
-
-
 def ranking_groups(
     counties: list[str], market_types: list[str], group_by: str
 ) -> tuple[npt.NDArray[np.int64], list[tuple[str, str]]]:
@@ -367,39 +334,31 @@ def ranking_groups(
     return group, labels
 
 
-def assemble(chunks: list[Chunk], group_by: str) -> LoadedPopulation:
-    """One population from fetched chunks."""
-    customer_ids = [cid for chunk in chunks for cid in chunk.customer_ids]
-    counties = [county for chunk in chunks for county in chunk.counties]
-    market_types = [market for chunk in chunks for market in chunk.market_types]
-
-    def joined(arrays: list[Any], dtype: Any) -> Any:
-        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
-
+def from_rows(rows: Sequence[Any], group_by: str) -> LoadedPopulation:
+    """A population from fetched rows (columns in population_sql order; NULL floats as NaN)."""
+    counties = [row[1] for row in rows]
+    market_types = [row[2] for row in rows]
     group, labels = ranking_groups(counties, market_types, group_by)
     columns = {
-        name: joined([chunk.columns[name] for chunk in chunks], np.float64)
-        for name in FLOAT_COLUMNS
+        name: np.array(
+            [np.nan if (value := row[FIRST_FLOAT + i]) is None else value for row in rows],
+            dtype=np.float64,
+        )
+        for i, name in enumerate(FLOAT_COLUMNS)
     }
-    rural = np.array([market == "rural" for market in market_types], dtype=np.bool_)
     return LoadedPopulation(
         population=Population(
             group=group,
-            market_rural=rural,
+            market_rural=np.array([market == "rural" for market in market_types], dtype=np.bool_),
             columns=columns,
-            violation=joined([chunk.violation for chunk in chunks], np.bool_),
-            recent_order=joined([chunk.recent for chunk in chunks], np.bool_),
+            violation=np.array([bool(row[3]) for row in rows], dtype=np.bool_),
+            recent_order=np.array([bool(row[4]) for row in rows], dtype=np.bool_),
         ),
-        customer_ids=customer_ids,
+        customer_ids=[row[0] for row in rows],
         counties=counties,
         market_types=market_types,
         group_labels=labels,
     )
-
-
-def from_rows(rows: list[Any], group_by: str) -> LoadedPopulation:
-    """A population from fetched rows (columns in population_sql order)."""
-    return assemble([chunk_of(rows)] if rows else [], group_by)
 
 
 def groups_of_cells(

@@ -19,7 +19,6 @@ from valuation_svc.valuation.classify import (
     CLASSES,
     QUADRANTS,
     GroupStats,
-    Population,
     combine,
     credit_demotion,
     indicator_scores,
@@ -30,7 +29,7 @@ from valuation_svc.valuation.engine import pack, unpack
 from valuation_svc.valuation.model_rules import validate_model
 from valuation_svc.valuation.models import ValuationResult, ValuationRun, ValueModel
 from valuation_svc.valuation.periods import default_as_of, parse_period
-from valuation_svc.valuation.population import FIRST_FLOAT, FLOAT_COLUMNS
+from valuation_svc.valuation.population import from_rows
 from valuation_svc.valuation.reasons import classification_reasons
 from valuation_svc.valuation.runner import window_params
 from valuation_svc.valuation.schemas import (
@@ -218,23 +217,14 @@ async def preview(session: AsyncSession, shop: Shop, body: PreviewIn) -> ResultO
     params = window_params(period, run.as_of, None, int(model["thresholds"]["no_order_days"]))
     row = await repository.shop_figures(session, shop.customer_id, params, group_by)
     assert row is not None
-    columns = {
-        name: np.array([np.nan if (value := row[FIRST_FLOAT + i]) is None else float(value)])
-        for i, name in enumerate(FLOAT_COLUMNS)
-    }
+    population = from_rows([row], group_by).population
+    columns = population.columns
     for name, value in body.inputs.model_dump(exclude_none=True).items():
         if isinstance(value, str):
             indicator = next(k for k, v in _CATEGORY_COLUMN.items() if v == name)
             columns[name] = ind.encode_category(indicator, [value])
         else:
             columns[name] = np.array([float(value)])
-    population = Population(
-        group=np.zeros(1, dtype=np.int64),
-        market_rural=np.array([shop.market_type == "rural"]),
-        columns=columns,
-        violation=np.array([bool(row[3])]),
-        recent_order=np.array([bool(row[4])]),
-    )
     stats = GroupStats(
         size=np.array([group.size]),
         log2max_volume=np.array([max(group.log2max_volume, _log2(columns["volume"][0]))]),
