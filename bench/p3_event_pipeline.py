@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import statistics
 import time
@@ -44,6 +43,7 @@ from retailcare_shared.events import (
 )
 from retailcare_shared.kafka import make_consumer, make_producer
 from retailcare_shared.logging import configure_logging
+from retailcare_shared.memory import freeze_long_lived
 from valuation_svc.config import Settings
 from valuation_svc.intake.handlers import SUBSCRIPTIONS, on_orders_placed
 
@@ -275,10 +275,9 @@ def main() -> None:
     """Entry point: `python -m bench.p3_event_pipeline`."""
     # Log as the service does (JSON, INFO), so logging costs what it costs in production.
     configure_logging("valuation-svc", "INFO", json=True)
-    # As `serve` does after importing the service (cli.freeze_after_import): what lives as long as
+    # As a served process does once started (memory.freeze_long_lived): what lives as long as
     # the process is not walked by each full collection.
-    gc.collect()
-    gc.freeze()
+    freeze_long_lived()
     with infrastructure() as infra:
         asyncio.run(run_benchmark(infra.postgres_server_url, infra.kafka_bootstrap))
 

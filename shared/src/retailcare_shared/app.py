@@ -19,6 +19,7 @@ from retailcare_shared.db import Database
 from retailcare_shared.idempotency import IdempotentReplay, purge_expired_keys, replay_response
 from retailcare_shared.kafka import make_consumer, make_producer
 from retailcare_shared.logging import configure_logging, get_logger
+from retailcare_shared.memory import freeze_if_serving
 from retailcare_shared.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from retailcare_shared.migrations import migration_heads
 from retailcare_shared.observability import router as operations_router
@@ -131,6 +132,7 @@ def create_service_app(
         for job in (purge_idempotency_keys, *definition.background_jobs):
             tasks.append(asyncio.create_task(job(app), name=getattr(job, "__name__", "job")))
         log.info("service_started", port=settings.port)
+        freeze_if_serving()
         try:
             yield
         finally:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gc
-import importlib
+import os
 import sys
 
 from retailcare_shared.app import ServiceDefinition
+from retailcare_shared.memory import FREEZE_AT_STARTUP
 from retailcare_shared.migrations import upgrade_to_head
 from retailcare_shared.settings import ConfigurationError
 
@@ -29,7 +29,9 @@ def main(definition: ServiceDefinition, factory_path: str, argv: list[str] | Non
     if command == "serve":
         import uvicorn
 
-        freeze_after_import(factory_path)
+        # Each server process freezes its heap once its app has started (app.py's lifespan);
+        # worker processes are spawned, so a freeze here would not reach them.
+        os.environ[FREEZE_AT_STARTUP] = "1"
         uvicorn.run(
             factory_path,
             factory=True,
@@ -44,14 +46,3 @@ def main(definition: ServiceDefinition, factory_path: str, argv: list[str] | Non
         return 0
     print(f"unknown command {command!r}: use migrate, serve or check-config", file=sys.stderr)
     return 2
-
-
-def freeze_after_import(factory_path: str) -> None:
-    """Import the app's code, then move everything alive into the GC's permanent generation.
-
-    The modules, models, schemas and compiled statements live as long as the process; frozen,
-    the cyclic collector no longer walks them on each full collection during requests.
-    """
-    importlib.import_module(factory_path.partition(":")[0])
-    gc.collect()
-    gc.freeze()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -18,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 # Set on a session by whoever writes outbox rows; Database.transaction() then wakes this process's
 # relay right after the commit, so events leave at once without any NOTIFY on the request path.
@@ -71,6 +75,11 @@ class Database:
         """Call `callback` after each committed transaction that wrote outbox rows."""
         self._outbox_listeners.append(callback)
 
+    def outbox_committed(self) -> None:
+        """Tell this process's relays that a committed transaction wrote outbox rows."""
+        for callback in self._outbox_listeners:
+            callback()
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One session in one transaction: committed on success, rolled back on error."""
@@ -78,8 +87,27 @@ class Database:
             async with session.begin():
                 yield session
             if session.info.get(OUTBOX_WRITTEN):
-                for callback in self._outbox_listeners:
-                    callback()
+                self.outbox_committed()
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection's asyncpg driver in autocommit: each statement one transaction.
+
+        For hot paths whose whole write is one statement (see DriverStatement): no BEGIN and
+        COMMIT round trips, no ORM session. Returned to the pool when the block ends.
+        """
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                yield raw.driver_connection
+            except BaseException as error:
+                # SQLAlchemy never sees the driver's errors, so it cannot tell that this
+                # connection broke: hand it to the pool again and the next user finds the
+                # protocol mid-statement ("another operation is in progress").
+                if _breaks_connection(error):
+                    with contextlib.suppress(Exception):
+                        await connection.invalidate(error)
+                raise
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -100,6 +128,62 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def _request_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    async with get_database(request).driver_connection() as connection:
+        yield connection
+
+
+# A request's driver connection in autocommit (Database.driver_connection); the endpoint's single
+# statement is its transaction, and whoever writes outbox rows calls Database.outbox_committed().
+DbConnection = Annotated[asyncpg.Connection, Depends(_request_connection, scope="function")]
+
+_ASYNCPG = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+_MISSING = object()
+
+
+class DriverStatement:
+    """A Core statement compiled once for asyncpg and run on the driver connection.
+
+    Written with SQLAlchemy (named parameters, the models' columns and types, casts rendered for
+    asyncpg), executed without SQLAlchemy's per-execution machinery: values are put in position
+    and converted by the types' bind processors (JSONB serialised), nothing else.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=_ASYNCPG))
+        self.sql = str(compiled)
+        binds = compiled.binds
+        self._positions: list[tuple[str, Callable[[Any], Any] | None, Any]] = [
+            (
+                name,
+                binds[name].type.dialect_impl(_ASYNCPG).bind_processor(_ASYNCPG),
+                _MISSING if binds[name].required else binds[name].effective_value,
+            )
+            for name in compiled.positiontup or ()
+        ]
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for `values` (a bind's own value when it has one)."""
+        arguments = []
+        for name, process, default in self._positions:
+            value = values.get(name, default)
+            if value is _MISSING:
+                raise KeyError(f"no value for the statement's parameter {name!r}")
+            arguments.append(value if process is None or value is None else process(value))
+        return arguments
+
+    async def fetch(
+        self, connection: asyncpg.Connection, values: Mapping[str, Any]
+    ) -> list[asyncpg.Record]:
+        """Run the statement; its rows."""
+        rows: list[asyncpg.Record] = await connection.fetch(self.sql, *self.arguments(values))
+        return rows
+
+    async def fetchval(self, connection: asyncpg.Connection, values: Mapping[str, Any]) -> Any:
+        """Run the statement; the first column of its first row."""
+        return await connection.fetchval(self.sql, *self.arguments(values))
 
 
 # asyncpg errors that mean "the server is gone, going or not yet back", not "the request is bad":
@@ -131,6 +215,20 @@ def _causes(error: BaseException) -> list[BaseException]:
         found.append(current)
         pending += [getattr(current, "orig", None), current.__cause__]
     return found
+
+
+def _breaks_connection(error: BaseException) -> bool:
+    """True when a driver connection must not be used again after `error`.
+
+    A cancellation or a client-side driver error can interrupt the protocol mid-statement; a
+    lost server leaves nothing to use. Errors the server reports (a constraint, a bad value) and
+    the service's own errors between statements leave the connection as good as before.
+    """
+    return (
+        not isinstance(error, Exception)
+        or isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError)
+        or is_database_unavailable(error)
+    )
 
 
 def is_database_unavailable(error: BaseException) -> bool:

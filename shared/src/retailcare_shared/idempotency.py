@@ -2,15 +2,23 @@
 
 Same key + same body → the stored response; same key + different body → 422; concurrent
 duplicates → one winner (the others wait on the key's row lock, then replay the stored response).
+
+Two ways to hold a key. `Idempotency` (IdempotencyGuard) claims it at the start of the request's
+transaction and stores the answer at its end. A hot path whose whole write is one statement
+(DriverStatement) instead puts `claimed_answer()` in that statement: key and final answer are
+inserted with the effect, atomically, and a request that finds the key taken writes nothing and
+replays (`replay_stored`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, NoReturn, cast
 
+import asyncpg
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -18,8 +26,9 @@ from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import CTE
 
-from retailcare_shared.db import DbSession
+from retailcare_shared.db import DbSession, DriverStatement
 from retailcare_shared.platform_tables import IdempotencyRecord
 from retailcare_shared.problems import Conflict, InvalidInput
 
@@ -50,6 +59,13 @@ _REMEMBER = (
 )
 
 
+_STORED = DriverStatement(
+    select(
+        _KEYS.c.status_code, _KEYS.c.request_hash, _KEYS.c.response_body, _KEYS.c.response_headers
+    ).where(_KEYS.c.scope == bindparam("scope"), _KEYS.c.key == bindparam("key"))
+)
+
+
 class IdempotentReplay(Exception):
     """Carries the stored response of an earlier identical request (turned into that response)."""
 
@@ -67,6 +83,25 @@ def request_fingerprint(body: bytes) -> str:
     except ValueError:
         canonical = body
     return hashlib.sha256(canonical).hexdigest()
+
+
+def _answer_stored(
+    status_code: int | None,
+    request_hash: str,
+    body: Any,
+    headers: dict[str, str] | None,
+    fingerprint: str,
+) -> NoReturn:
+    """Raise what a request meets when its key is already taken: replay, 422 or 409."""
+    if status_code is None:
+        raise Conflict("the first request with this Idempotency-Key is still in progress")
+    if request_hash != fingerprint:
+        raise InvalidInput(
+            HEADER,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used with a different request body",
+        )
+    raise IdempotentReplay(status_code, body, dict(headers or {}))
 
 
 class IdempotencyGuard:
@@ -95,17 +130,15 @@ class IdempotencyGuard:
                 IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key
             )
         )
-        if existing is None or existing.status_code is None:
+        if existing is None:
             raise Conflict("the first request with this Idempotency-Key is still in progress")
-        if existing.request_hash != self.fingerprint:
-            raise InvalidInput(
-                HEADER,
-                "idempotency_key_reused",
-                "this Idempotency-Key was already used with a different request body",
-            )
-        # Copy the values out: the rollback that follows expires the ORM object.
-        raise IdempotentReplay(
-            existing.status_code, existing.response_body, dict(existing.response_headers or {})
+        # The values are copied out: the rollback that follows expires the ORM object.
+        _answer_stored(
+            existing.status_code,
+            existing.request_hash,
+            existing.response_body,
+            existing.response_headers,
+            self.fingerprint,
         )
 
     async def remember(
@@ -133,14 +166,93 @@ class IdempotencyGuard:
         return JSONResponse(content, status_code=status_code, headers=headers)
 
 
-async def _idempotency(request: Request, session: DbSession) -> IdempotencyGuard:
+@dataclass(frozen=True)
+class RequestKey:
+    """A request's Idempotency-Key (None: not sent), its scope and the body's fingerprint."""
+
+    scope: str
+    key: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response as it is sent and stored under the key: JSON-ready body, status, headers."""
+
+    body: dict[str, Any]
+    status_code: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self) -> JSONResponse:
+        """The HTTP response."""
+        return JSONResponse(self.body, status_code=self.status_code, headers=self.headers)
+
+
+async def request_key(request: Request) -> RequestKey:
+    """Dependency: the request's Idempotency-Key, checked (422 naming the header), not claimed."""
     key = request.headers.get(HEADER)
     if key is not None and not (0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()):
         raise InvalidInput(HEADER, "format", f"must be 1-{MAX_KEY_LENGTH} printable characters")
     scope = f"{request.method} {request.url.path}"
-    guard = IdempotencyGuard(session, scope, key, request_fingerprint(await request.body()))
+    return RequestKey(scope, key, request_fingerprint(await request.body()))
+
+
+async def _idempotency(request: Request, session: DbSession) -> IdempotencyGuard:
+    key = await request_key(request)
+    guard = IdempotencyGuard(session, key.scope, key.key, key.fingerprint)
     await guard.claim()
     return guard
+
+
+def claimed_answer() -> CTE:
+    """A CTE inserting the key with its answer, returning a row only if the key was new.
+
+    A statement whose inserts select FROM it writes nothing when another request holds the key
+    (the insert waits for that request's statement, then does nothing). Its parameters come from
+    `answer_parameters`.
+    """
+    return (
+        insert(_KEYS)
+        .values(
+            scope=bindparam("idempotency_scope"),
+            key=bindparam("idempotency_key"),
+            request_hash=bindparam("idempotency_hash"),
+            status_code=bindparam("idempotency_status"),
+            response_body=bindparam("idempotency_body", type_=_KEYS.c.response_body.type),
+            response_headers=bindparam("idempotency_headers", type_=_KEYS.c.response_headers.type),
+        )
+        .on_conflict_do_nothing()
+        .returning(_KEYS.c.key)
+        .cte("claimed")
+    )
+
+
+def answer_parameters(key: RequestKey, answer: Answer) -> dict[str, Any]:
+    """The values of `claimed_answer()` for this key and answer."""
+    return {
+        "idempotency_scope": key.scope,
+        "idempotency_key": key.key,
+        "idempotency_hash": key.fingerprint,
+        "idempotency_status": answer.status_code,
+        "idempotency_body": answer.body,
+        "idempotency_headers": answer.headers,
+    }
+
+
+async def replay_stored(connection: asyncpg.Connection, key: RequestKey) -> NoReturn:
+    """After `claimed_answer()` found the key taken: the stored answer (replay), 422 or 409."""
+    rows = await _STORED.fetch(connection, {"scope": key.scope, "key": key.key})
+    if not rows:
+        # Taken when the statement ran, gone now: purged after its TTL in between.
+        raise Conflict("this Idempotency-Key was used; retry the request")
+    row = rows[0]
+    _answer_stored(
+        row["status_code"],
+        row["request_hash"],
+        row["response_body"],
+        row["response_headers"],
+        key.fingerprint,
+    )
 
 
 def replay_response(replay: IdempotentReplay) -> JSONResponse:
@@ -150,6 +262,7 @@ def replay_response(replay: IdempotentReplay) -> JSONResponse:
 
 
 Idempotency = Annotated[IdempotencyGuard, Depends(_idempotency, scope="function")]
+IdempotencyKey = Annotated[RequestKey, Depends(request_key)]
 
 
 async def purge_expired_keys(session: AsyncSession, ttl_hours: int) -> int:

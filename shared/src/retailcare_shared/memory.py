@@ -4,7 +4,33 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator
+
+# Set by the `serve` command (cli.py) for the server processes it starts, worker processes
+# included (they inherit the environment); never set in a test process.
+FREEZE_AT_STARTUP = "RETAILCARE_GC_FREEZE_AT_STARTUP"
+
+
+def freeze_long_lived() -> None:
+    """Move every object alive now into the collector's permanent generation.
+
+    Called once a server process has imported and started its app: the modules, models,
+    schemas and compiled statements live as long as the process, and unfrozen, every full
+    collection walks them all (~150,000 objects, 100-160 ms under load: P1's p99 stalls).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def freeze_if_serving() -> None:
+    """`freeze_long_lived()` in a server process started by the `serve` command, else nothing.
+
+    A test process starts and stops many apps; freezing there would keep each one's cycles
+    forever.
+    """
+    if os.environ.get(FREEZE_AT_STARTUP) == "1":
+        freeze_long_lived()
 
 
 @contextlib.contextmanager

@@ -63,8 +63,19 @@ async def test_intake_is_idempotent_numbered_and_never_refuses_unknown_shops(
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == created["id"]
+    # The key with another body: 422 naming the header, and nothing written.
+    reused = await http.post(
+        "/api/v1/complaints",
+        json=complaint_body(description="A different complaint under the same key."),
+        headers=headers,
+    )
+    assert reused.status_code == 422
+    assert reused.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert reused.json()["errors"][0]["rule"] == "idempotency_key_reused"
     async with quiet_service.database.transaction() as session:
         assert await session.scalar(text("SELECT count(*) FROM complaints")) == 1
+        assert await session.scalar(text("SELECT count(*) FROM complaint_timeline")) == 1
+        assert await session.scalar(text("SELECT count(*) FROM outbox")) == 1
 
     by_ref = await http.get(f"/api/v1/complaints/by-ref/{created['ref']}", headers=CALL)
     assert by_ref.json()["id"] == created["id"]

@@ -1,11 +1,12 @@
 """`python -m gateway serve|check-config`."""
 
+import os
 import sys
 
 import uvicorn
 
 from gateway.config import Settings
-from retailcare_shared.cli import freeze_after_import
+from retailcare_shared.memory import FREEZE_AT_STARTUP
 from retailcare_shared.settings import ConfigurationError
 
 
@@ -23,7 +24,7 @@ def main() -> int:
     if command != "serve":
         print(f"unknown command {command!r}: use serve or check-config", file=sys.stderr)
         return 2
-    freeze_after_import("gateway.main:create_app")
+    os.environ[FREEZE_AT_STARTUP] = "1"  # the app freezes its heap once started (main.py)
     uvicorn.run(
         "gateway.main:create_app",
         factory=True,

@@ -27,6 +27,7 @@ from gateway.upstream import UpstreamPool
 from retailcare_shared.app import install_common
 from retailcare_shared.auth import Principal, TokenVerifier, current_principal
 from retailcare_shared.logging import configure_logging, get_logger
+from retailcare_shared.memory import freeze_if_serving
 from retailcare_shared.problems import NotFound, ServiceUnavailable, TooManyRequests
 
 log = get_logger(__name__)
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
             app.state.gateway = Gateway(settings, client, pools)
             log.info("service_started", port=settings.port, upstreams=settings.upstreams())
+            freeze_if_serving()
             try:
                 yield
             finally:

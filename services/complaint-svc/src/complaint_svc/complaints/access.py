@@ -37,8 +37,8 @@ def sees_personal_data(principal: Principal) -> bool:
 
 
 def shape(complaint: Complaint, principal: Principal) -> dict[str, Any]:
-    """The complaint's fields for this caller, contact masked where needed."""
-    data = ComplaintOut.model_validate(complaint).model_dump()
+    """The complaint's fields for this caller (JSON-ready), contact masked where needed."""
+    data = ComplaintOut.model_validate(complaint).model_dump(mode="json")
     if not sees_personal_data(principal):
         data["complainant_name"] = mask_name(complaint.complainant_name)
         data["complainant_phone"] = mask_phone(complaint.complainant_phone)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+import asyncpg
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    DateTime,
-    Insert,
-    Integer,
     Select,
-    String,
     Table,
     bindparam,
     func,
@@ -25,20 +21,15 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import TextualSelect
 
 from complaint_svc.complaints.models import CaseAnalysis, Complaint, TimelineEntry
 from complaint_svc.complaints.repeats import EarlierComplaint
 from complaint_svc.readmodel.models import Shop
+from retailcare_shared.db import DriverStatement
+from retailcare_shared.idempotency import claimed_answer
+from retailcare_shared.outbox import recorded_after
 from retailcare_shared.workdays import COMPANY_TIME_ZONE
-
-
-async def next_sequence(session: AsyncSession) -> int:
-    """The next complaint number (a database sequence: no lock shared between intakes)."""
-    value = await session.scalar(text("SELECT nextval('complaint_ref_seq')"))
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -50,40 +41,54 @@ class ShopFacts:
     known: bool
 
 
-_INTAKE_COLUMNS: dict[str, Any] = {
-    "seq": BigInteger,
-    "county": String,
-    "district": String,
-    "snapshot_version": Integer,
-    "id": UUID(as_uuid=True),
-    "repeat_of": UUID(as_uuid=True),
-    "category": String,
-    "status": String,
-    "callback_satisfied": Boolean,
-    "filed_at": DateTime(timezone=True),
-}
+@dataclass(frozen=True)
+class ChainLink:
+    """A complaint named by `repeat_of`: whose it is and which chain it belongs to."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID | None
+    repeat_of: uuid.UUID | None
+
+
+# Intake runs on the driver connection in autocommit (DriverStatement): one lookup, then one
+# statement writing key, row, timeline entry and outbox event together.
+_NEXT_SEQUENCE_TEXT = text("SELECT nextval('complaint_ref_seq')")
+_NEXT_SEQUENCE = DriverStatement(_NEXT_SEQUENCE_TEXT)
 # The CTE is evaluated once (nextval is volatile, so PostgreSQL never inlines it); the shop join
 # is on its key; the complaints join adds one row per earlier complaint (none: NULL columns).
-_INTAKE_WITH_EARLIER: TextualSelect = text(
-    """WITH numbered AS (SELECT nextval('complaint_ref_seq') AS seq)
-    SELECT numbered.seq, s.county, s.district, s.snapshot_version,
-           c.id, c.repeat_of, c.category, c.status, c.callback_satisfied, c.filed_at
-    FROM numbered
-    LEFT JOIN shops AS s ON s.customer_id = :customer_id
-    LEFT JOIN complaints AS c
-        ON c.customer_id = :customer_id AND c.category = :category AND c.filed_at >= :since"""
-).columns(**_INTAKE_COLUMNS)
-_INTAKE_SHOP_ONLY: TextualSelect = text(
-    """WITH numbered AS (SELECT nextval('complaint_ref_seq') AS seq)
-    SELECT numbered.seq, s.county, s.district, s.snapshot_version,
-           NULL::uuid AS id, NULL::uuid AS repeat_of, NULL AS category, NULL AS status,
-           NULL::boolean AS callback_satisfied, NULL::timestamptz AS filed_at
-    FROM numbered LEFT JOIN shops AS s ON s.customer_id = :customer_id"""
-).columns(**_INTAKE_COLUMNS)
+_INTAKE_WITH_EARLIER = DriverStatement(
+    text(
+        """WITH numbered AS (SELECT nextval('complaint_ref_seq') AS seq)
+        SELECT numbered.seq, s.county, s.district, s.snapshot_version,
+               c.id, c.repeat_of, c.category, c.status, c.callback_satisfied, c.filed_at
+        FROM numbered
+        LEFT JOIN shops AS s ON s.customer_id = :customer_id
+        LEFT JOIN complaints AS c
+            ON c.customer_id = :customer_id AND c.category = :category AND c.filed_at >= :since"""
+    )
+)
+_INTAKE_SHOP_ONLY = DriverStatement(
+    text(
+        """WITH numbered AS (SELECT nextval('complaint_ref_seq') AS seq)
+        SELECT numbered.seq, s.county, s.district, s.snapshot_version, NULL::uuid AS id
+        FROM numbered LEFT JOIN shops AS s ON s.customer_id = :customer_id"""
+    )
+)
+_CHAIN_LINK = DriverStatement(
+    select(Complaint.id, Complaint.customer_id, Complaint.repeat_of).where(
+        Complaint.id == bindparam("id")
+    )
+)
+
+
+async def next_sequence(session: AsyncSession) -> int:
+    """The next complaint number (a database sequence: no lock shared between intakes)."""
+    value = await session.scalar(_NEXT_SEQUENCE_TEXT)
+    return int(value)
 
 
 async def intake_lookup(
-    session: AsyncSession,
+    connection: asyncpg.Connection,
     customer_id: uuid.UUID | None,
     *,
     category: str | None = None,
@@ -92,30 +97,38 @@ async def intake_lookup(
     """One round trip for intake: the next complaint number, the shop from the read model, and
     (when `category` and `since` are given) the shop's complaints in that category since then."""
     if customer_id is None:
-        return await next_sequence(session), None, []
-    # Parameters passed at execution, not bound into a copy: the compiled form stays cached.
+        return int(await _NEXT_SEQUENCE.fetchval(connection, {})), None, []
     if category is not None and since is not None:
-        result = await session.execute(
-            _INTAKE_WITH_EARLIER,
-            {"customer_id": customer_id, "category": category, "since": since},
+        rows = await _INTAKE_WITH_EARLIER.fetch(
+            connection, {"customer_id": customer_id, "category": category, "since": since}
         )
     else:
-        result = await session.execute(_INTAKE_SHOP_ONLY, {"customer_id": customer_id})
-    rows = result.all()
+        rows = await _INTAKE_SHOP_ONLY.fetch(connection, {"customer_id": customer_id})
     first = rows[0]
     shop = (
-        ShopFacts(first.county, first.district, first.snapshot_version >= 0)
-        if first.snapshot_version is not None
+        ShopFacts(first["county"], first["district"], first["snapshot_version"] >= 0)
+        if first["snapshot_version"] is not None
         else None
     )
     earlier = [
         EarlierComplaint(
-            row.id, row.repeat_of, row.category, row.status, row.callback_satisfied, row.filed_at
+            row["id"],
+            row["repeat_of"],
+            row["category"],
+            row["status"],
+            row["callback_satisfied"],
+            row["filed_at"],
         )
         for row in rows
-        if row.id is not None
+        if row["id"] is not None
     ]
-    return int(first.seq), shop, earlier
+    return int(first["seq"]), shop, earlier
+
+
+async def chain_link(connection: asyncpg.Connection, complaint_id: uuid.UUID) -> ChainLink | None:
+    """The complaint `repeat_of` names, without access checks (intake links any complaint)."""
+    rows = await _CHAIN_LINK.fetch(connection, {"id": complaint_id})
+    return ChainLink(rows[0]["id"], rows[0]["customer_id"], rows[0]["repeat_of"]) if rows else None
 
 
 _TIMELINE_KEYS = (
@@ -128,44 +141,55 @@ _TIMELINE_KEYS = (
     "note",
     "details",
 )
-# Insert statements by the set of complaint columns given; built once, so SQLAlchemy compiles
-# each only once (values bound into a fresh statement per request were compiled every time).
-_FILED_STATEMENTS: dict[tuple[str, ...], Insert] = {}
 
 
-def _filed_statement(keys: tuple[str, ...]) -> Insert:
-    statement = _FILED_STATEMENTS.get(keys)
-    if statement is None:
-        complaints = cast(Table, Complaint.__table__)
-        timeline = cast(Table, TimelineEntry.__table__)
-        filed = (
-            insert(complaints)
-            .values({key: bindparam(f"c_{key}", type_=complaints.c[key].type) for key in keys})
-            .cte("filed")
-        )
-        statement = (
-            insert(timeline)
-            .values(
-                {key: bindparam(f"t_{key}", type_=timeline.c[key].type) for key in _TIMELINE_KEYS}
-            )
-            .add_cte(filed)
-        )
-        _FILED_STATEMENTS[keys] = statement
-    return statement
+@functools.cache
+def _filed_statement(keys: tuple[str, ...], *, keyed: bool) -> DriverStatement:
+    """Key (when sent), complaint row, timeline entry and outbox event in one statement.
+
+    Built once per set of complaint columns. With a key, every insert selects from the key's
+    claim, so a request whose key is taken writes nothing at all.
+    """
+    complaints = cast(Table, Complaint.__table__)
+    timeline = cast(Table, TimelineEntry.__table__)
+    claimed = claimed_answer() if keyed else None
+    row = select(*(bindparam(f"c_{key}", type_=complaints.c[key].type) for key in keys))
+    if claimed is not None:
+        row = row.select_from(claimed)
+    filed = insert(complaints).from_select(list(keys), row).returning(complaints.c.id).cte("filed")
+    entry = select(
+        filed.c.id,
+        *(
+            bindparam(f"t_{key}", type_=timeline.c[key].type)
+            for key in _TIMELINE_KEYS
+            if key != "complaint_id"
+        ),
+    )
+    logged = insert(timeline).from_select(list(_TIMELINE_KEYS), entry).cte("logged")
+    statement = select(func.count()).select_from(filed).add_cte(logged, recorded_after(filed))
+    if claimed is not None:
+        statement = statement.add_cte(claimed)
+    return DriverStatement(statement)
 
 
-async def insert_filed(session: AsyncSession, complaint: Complaint, entry: dict[str, Any]) -> None:
-    """Insert a new complaint row and its timeline entry in one statement (one round trip)."""
+async def insert_filed(
+    connection: asyncpg.Connection,
+    complaint: Complaint,
+    entry: dict[str, Any],
+    event: dict[str, Any],
+    claim: dict[str, Any] | None,
+) -> bool:
+    """Write the new complaint, its timeline entry, its outbox event and (when given) the
+    idempotency key's claim in one statement; False when the key was taken (nothing written)."""
     state = complaint.__dict__
     keys = tuple(column.key for column in Complaint.__table__.columns if column.key in state)
-    parameters = {f"c_{key}": state[key] for key in keys}
-    parameters.update({f"t_{key}": entry.get(key) for key in _TIMELINE_KEYS})
-    await session.execute(_filed_statement(keys), parameters)
-
-
-async def get_complaint(session: AsyncSession, complaint_id: uuid.UUID) -> Complaint | None:
-    """A complaint by id, without access checks (internal use)."""
-    return await session.get(Complaint, complaint_id)
+    values = {f"c_{key}": state[key] for key in keys}
+    values.update({f"t_{key}": entry.get(key) for key in _TIMELINE_KEYS})
+    values.update(event)
+    if claim is not None:
+        values.update(claim)
+    written = await _filed_statement(keys, keyed=claim is not None).fetchval(connection, values)
+    return bool(written)
 
 
 async def add_timeline(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -33,10 +33,10 @@ from complaint_svc.complaints.schemas import (
 )
 from complaint_svc.context import ComplaintContext, request_context
 from retailcare_shared.auth import Principal, require_roles
-from retailcare_shared.db import DbSession
+from retailcare_shared.db import DbConnection, DbSession, get_database
 from retailcare_shared.http import Page, PageParams, check_if_match, etag, keyset_page, make_page
 from retailcare_shared.http import page_params as read_page_params
-from retailcare_shared.idempotency import Idempotency
+from retailcare_shared.idempotency import Answer, IdempotencyKey
 from retailcare_shared.problems import InvalidInput
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
@@ -86,7 +86,7 @@ Handled = Annotated[Complaint, Depends(handled_complaint)]
 
 def _respond(complaint: Complaint, principal: Principal, status_code: int = 200) -> JSONResponse:
     return JSONResponse(
-        jsonable_encoder(shape(complaint, principal)),
+        shape(complaint, principal),
         status_code=status_code,
         headers={"ETag": etag(complaint.version)},
     )
@@ -94,22 +94,28 @@ def _respond(complaint: Complaint, principal: Principal, status_code: int = 200)
 
 @router.post("", status_code=201, response_model=ComplaintOut)
 async def file_complaint(
+    request: Request,
     body: ComplaintIn,
-    session: DbSession,
-    idempotency: Idempotency,
+    connection: DbConnection,
+    key: IdempotencyKey,
     principal: Intake,
     context: Context,
 ) -> Response:
     """Take a complaint (call centre); retries with the same Idempotency-Key replay the answer."""
-    complaint = await service.file_complaint(session, context, body, principal.sub)
-    return await idempotency.remember(
-        shape(complaint, principal),
-        status_code=201,
-        headers={
-            "ETag": etag(complaint.version),
-            "Location": f"/api/v1/complaints/{complaint.id}",
-        },
-    )
+
+    def answer_for(complaint: Complaint) -> Answer:
+        return Answer(
+            shape(complaint, principal),
+            status_code=201,
+            headers={
+                "ETag": etag(complaint.version),
+                "Location": f"/api/v1/complaints/{complaint.id}",
+            },
+        )
+
+    answer = await service.file_complaint(connection, context, body, principal.sub, key, answer_for)
+    get_database(request).outbox_committed()
+    return answer.response()
 
 
 @router.get("/categories", response_model=list[CategoryOut])

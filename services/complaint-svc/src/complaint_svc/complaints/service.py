@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaint_svc.complaints import repository
@@ -31,7 +33,8 @@ from retailcare_shared.events import (
     Envelope,
     Payload,
 )
-from retailcare_shared.outbox import record_events
+from retailcare_shared.idempotency import Answer, RequestKey, answer_parameters, replay_stored
+from retailcare_shared.outbox import outbox_parameters, record_events
 from retailcare_shared.problems import InvalidInput
 from retailcare_shared.workdays import COMPANY_TIME_ZONE
 
@@ -158,29 +161,36 @@ async def _new_complaint(
 
 
 async def file_complaint(
-    session: AsyncSession, context: ComplaintContext, body: ComplaintIn, actor: str
-) -> Complaint:
+    connection: asyncpg.Connection,
+    context: ComplaintContext,
+    body: ComplaintIn,
+    actor: str,
+    key: RequestKey,
+    answer_for: Callable[[Complaint], Answer],
+) -> Answer:
     """Intake: validate the category, detect a repeat, set deadlines, record complaint.filed.
 
-    Three round trips besides the key and the transaction: one lookup (number, shop, the shop's
-    recent complaints), one insert of row + timeline, the outbox insert (and `repeat_of` reads
-    the named complaint first).
+    Two round trips in autocommit: one lookup (number, shop, the shop's recent complaints; a
+    `repeat_of` reads the named complaint first), then one statement writing the idempotency key
+    with `answer_for`'s answer, the row, its timeline entry and the outbox event — atomic, so it
+    is the request's whole transaction. A key another request already holds writes nothing: its
+    stored answer is replayed (or 422 for another body).
     """
     if body.category not in context.catalogue:
         raise InvalidInput("category", "catalogue", "not a code of the category catalogue")
     now = now_utc()
     root: uuid.UUID | None = None
     if body.repeat_of is not None:
-        earlier = await repository.get_complaint(session, body.repeat_of)
+        earlier = await repository.chain_link(connection, body.repeat_of)
         if earlier is None:
             raise InvalidInput("repeat_of", "not_found", "no complaint with this id")
         if body.customer_id is not None and earlier.customer_id not in (None, body.customer_id):
             raise InvalidInput("repeat_of", "other_shop", "the complaint concerns another shop")
         root = chain_root(earlier.id, earlier.repeat_of)
-        seq, shop, _ = await repository.intake_lookup(session, body.customer_id)
+        seq, shop, _ = await repository.intake_lookup(connection, body.customer_id)
     else:
         seq, shop, candidates = await repository.intake_lookup(
-            session, body.customer_id, category=body.category, since=now - context.repeat_window
+            connection, body.customer_id, category=body.category, since=now - context.repeat_window
         )
         root = find_repeat_root(
             candidates, category=body.category, filed_at=now, window=context.repeat_window
@@ -215,10 +225,10 @@ async def file_complaint(
             "repeat_of": root,
         },
     )
-    # A Core insert (row and timeline in one statement): the complaint object is only the
-    # answer's source, never part of the session's unit of work.
-    await repository.insert_filed(
-        session,
+    answer = answer_for(complaint)
+    event = context.recorder.envelope(filed_event(complaint), subject=subject_of(complaint))
+    written = await repository.insert_filed(
+        connection,
         complaint,
         timeline_entry(
             complaint,
@@ -228,9 +238,12 @@ async def file_complaint(
             from_status=None,
             details={"is_repeat": complaint.is_repeat, "repeat_of": str(root) if root else None},
         ),
+        outbox_parameters(event),
+        answer_parameters(key, answer) if key.key is not None else None,
     )
-    await _record(session, context, complaint, filed_event(complaint))
-    return complaint
+    if not written:
+        await replay_stored(connection, key)
+    return answer
 
 
 def _transition(complaint: Complaint, action: Action) -> str:
