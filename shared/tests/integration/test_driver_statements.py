@@ -4,6 +4,7 @@ never handed out again."""
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -24,21 +25,27 @@ KEY = RequestKey("POST /api/v1/widgets", "key-1", "fingerprint-1")
 ANSWER = Answer({"id": "w-1", "tags": ["a", "b"]}, status_code=201, headers={"ETag": 'W/"1"'})
 
 
-async def test_a_claim_stores_the_answer_and_a_second_request_replays_or_is_refused(
-    widget_database: str,
-) -> None:
-    database = Database(widget_database, pool_size=2)
+@pytest.fixture
+async def database(widget_database: str) -> AsyncIterator[Database]:
+    """A Database with one pooled connection: each block reuses it unless it was discarded."""
+    database = Database(widget_database, pool_size=1)
     try:
-        async with database.driver_connection() as connection:
-            first = await CLAIM.fetchval(connection, answer_parameters(KEY, ANSWER))
-            again = await CLAIM.fetchval(connection, answer_parameters(KEY, ANSWER))
-            with pytest.raises(IdempotentReplay) as replay:
-                await replay_stored(connection, KEY)
-            other_body = RequestKey(KEY.scope, KEY.key, "fingerprint-2")
-            with pytest.raises(InvalidInput) as refused:
-                await replay_stored(connection, other_body)
+        yield database
     finally:
         await database.dispose()
+
+
+async def test_a_claim_stores_the_answer_and_a_second_request_replays_or_is_refused(
+    database: Database,
+) -> None:
+    async with database.driver_connection() as connection:
+        first = await CLAIM.fetchval(connection, answer_parameters(KEY, ANSWER))
+        again = await CLAIM.fetchval(connection, answer_parameters(KEY, ANSWER))
+        with pytest.raises(IdempotentReplay) as replay:
+            await replay_stored(connection, KEY)
+        other_body = RequestKey(KEY.scope, KEY.key, "fingerprint-2")
+        with pytest.raises(InvalidInput) as refused:
+            await replay_stored(connection, other_body)
 
     assert (first, again) == (1, 0)
     assert replay.value.status_code == 201
@@ -53,34 +60,30 @@ def test_a_statement_names_the_parameter_it_was_not_given() -> None:
 
 
 async def test_a_connection_cut_mid_statement_is_replaced_one_after_a_service_error_kept(
-    widget_database: str,
+    database: Database,
 ) -> None:
-    database = Database(widget_database, pool_size=1)
-    try:
-        async with database.driver_connection() as connection:
-            original = connection.get_server_pid()
+    async with database.driver_connection() as connection:
+        original = connection.get_server_pid()
 
-        with contextlib.suppress(ValueError):
-            async with database.driver_connection() as connection:
-                await connection.fetchval("SELECT 1")
-                raise ValueError("a rule refused the request between statements")
+    with contextlib.suppress(ValueError):
         async with database.driver_connection() as connection:
-            kept = connection.get_server_pid()
+            await connection.fetchval("SELECT 1")
+            raise ValueError("a rule refused the request between statements")
+    async with database.driver_connection() as connection:
+        kept = connection.get_server_pid()
 
-        async def slow_statement() -> None:
-            async with database.driver_connection() as connection:
-                await connection.fetchval("SELECT pg_sleep(10)")
-
-        task = asyncio.create_task(slow_statement())
-        await asyncio.sleep(0.5)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async def slow_statement() -> None:
         async with database.driver_connection() as connection:
-            answer = await connection.fetchval("SELECT 41 + 1")
-            replaced = connection.get_server_pid()
-    finally:
-        await database.dispose()
+            await connection.fetchval("SELECT pg_sleep(10)")
+
+    task = asyncio.create_task(slow_statement())
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    async with database.driver_connection() as connection:
+        answer = await connection.fetchval("SELECT 41 + 1")
+        replaced = connection.get_server_pid()
 
     assert kept == original
     assert answer == 42
