@@ -9,7 +9,7 @@ from typing import Annotated, Any, cast
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -118,6 +118,23 @@ def get_database(request: Request) -> Database:
     """The Database created by the app's lifespan."""
     database: Database = request.app.state.database
     return database
+
+
+_BEGIN_ON_FIRST_STATEMENT = text("SELECT 1")
+
+
+async def session_driver(session: AsyncSession) -> asyncpg.Connection:
+    """The session's asyncpg connection inside the session's transaction (for COPY, arrays).
+
+    SQLAlchemy's asyncpg adapter begins its transaction on the first statement; a session that
+    has run none yet gets one first, so the driver's statements are never in autocommit.
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    if not driver.is_in_transaction():
+        await session.execute(_BEGIN_ON_FIRST_STATEMENT)
+    return driver
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:

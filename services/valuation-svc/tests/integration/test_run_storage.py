@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from retailcare_shared.db import Database
+from retailcare_shared.db import Database, session_driver
 from retailcare_shared.testing import DatabaseFactory, fresh_database
 from valuation_svc.valuation import repository, service
 from valuation_svc.valuation.classify import CATEGORY_INPUTS, FLAG_VIOLATION
@@ -317,7 +317,7 @@ async def test_float8_text_matches_postgresql(database: Database) -> None:
         ]
     )
     async with database.transaction() as session:
-        driver = await repository._driver(session)
+        driver = await session_driver(session)
         printed = await driver.fetchval(
             "SELECT array_agg(v::text ORDER BY i) FROM"
             " unnest($1::float8[]) WITH ORDINALITY AS t(v, i)",

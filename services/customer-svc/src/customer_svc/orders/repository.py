@@ -6,12 +6,12 @@ import uuid
 from datetime import date
 from typing import Any
 
-import asyncpg
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customer_svc.customers.models import Customer
 from customer_svc.orders.models import Order, OrderLine
+from retailcare_shared.db import session_driver
 from retailcare_shared.platform_tables import OUTBOX_CHANNEL
 
 # Orders, their lines and their `order.placed` outbox rows in ONE statement: lines and events are
@@ -52,17 +52,6 @@ SELECT n.order_no FROM new_orders n CROSS JOIN notified
 """
 
 
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection of the session, inside the session's open transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
-    if not driver.is_in_transaction():
-        # SQLAlchemy's asyncpg adapter begins its transaction on the first statement.
-        await session.execute(text("SELECT 1"))
-    return driver
-
-
 async def shops_for(
     session: AsyncSession, customer_ids: list[uuid.UUID], license_nos: list[str]
 ) -> list[Any]:
@@ -77,7 +66,7 @@ async def shops_for(
 
 async def write_orders(session: AsyncSession, arrays: list[Any]) -> set[str]:
     """Insert orders, lines and events in one statement; the order numbers actually created."""
-    driver = await driver_connection(session)
+    driver = await session_driver(session)
     rows = await driver.fetch(WRITE_ORDERS, *arrays)
     return {row["order_no"] for row in rows}
 

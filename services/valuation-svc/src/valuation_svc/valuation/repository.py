@@ -13,6 +13,7 @@ import numpy.typing as npt
 from sqlalchemy import Select, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from retailcare_shared.db import session_driver
 from retailcare_shared.outbox import notify_relays
 from valuation_svc.intake.models import Shop
 from valuation_svc.valuation.emission import (
@@ -119,13 +120,6 @@ async def set_progress(
     )
 
 
-async def _driver(session: AsyncSession) -> Any:
-    """The session's asyncpg connection (same transaction), for COPY."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
-
-
 async def _positional(
     session: AsyncSession, sql: str, params: dict[str, Any]
 ) -> tuple[str, list[Any]]:
@@ -147,7 +141,7 @@ async def copy_out(
     """Stream `COPY (sql) TO STDOUT (FORMAT binary)` into a fixed-width row decoder, piece by
     piece in a worker thread (only the rows' values are kept, never the raw stream)."""
     query, arguments = await _positional(session, sql, params)
-    driver = await _driver(session)
+    driver = await session_driver(session)
     pending: list[bytes] = []
     size = 0
 
@@ -202,7 +196,7 @@ async def copy_in(
 ) -> None:
     """Write rows given as binary COPY data on the session's own connection (same
     transaction); pieces are produced in a worker thread one at a time."""
-    driver = await _driver(session)
+    driver = await session_driver(session)
     pieces = iter(data)
 
     async def stream() -> AsyncIterator[bytes]:
