@@ -52,6 +52,18 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await client.stop()
 
 
+RunnerFactory = Callable[..., ConsumerRunner]
+
+
+@pytest.fixture
+def new_runner(
+    database: Database, topic: str, widget_database: str, kafka_bootstrap: str
+) -> RunnerFactory:
+    """`new_runner(subscription, context, batch_size=…, commit_delay=…)`: `make_runner` on this
+    test's database and topic."""
+    return partial(make_runner, database, topic, widget_database, kafka_bootstrap)
+
+
 def make_runner(
     database: Database,
     topic: str,
@@ -159,15 +171,14 @@ async def test_redelivered_event_is_applied_once(
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
-    kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     event, sentinel = violation(), violation()
     for value in (event, event, event, sentinel):
         await producer.send_and_wait(topic, value, key=b"shop-1")
     sentinel_id = json.loads(sentinel)["id"]
 
-    runner = make_runner(database, topic, widget_database, kafka_bootstrap)
+    runner = new_runner()
     await run_until(runner, lambda: applied(database, sentinel_id))
 
     assert await applied(database, json.loads(event)["id"]) == 1
@@ -178,8 +189,8 @@ async def test_malformed_and_unreadable_events_go_to_the_dlq_and_the_next_is_pro
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
     kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     future_version = json.loads(violation())
     future_version["schema_version"] = 99
@@ -187,7 +198,7 @@ async def test_malformed_and_unreadable_events_go_to_the_dlq_and_the_next_is_pro
     for value in (b"{not json", json.dumps(future_version).encode(), good):
         await producer.send_and_wait(topic, value, key=b"shop-1")
 
-    runner = make_runner(database, topic, widget_database, kafka_bootstrap)
+    runner = new_runner()
     await run_until(runner, lambda: applied(database, json.loads(good)["id"]))
 
     dead = await collect_messages(kafka_bootstrap, dlq_topic(topic), expected=2)
@@ -203,14 +214,14 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
     kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     poison, good = violation("counterfeit"), violation()
     for value in (poison, good):
         await producer.send_and_wait(topic, value, key=b"shop-1")
 
-    runner = make_runner(database, topic, widget_database, kafka_bootstrap)
+    runner = new_runner()
     await run_until(runner, lambda: applied(database, json.loads(good)["id"]))
 
     dead = await collect_messages(kafka_bootstrap, dlq_topic(topic), expected=1)
@@ -223,14 +234,14 @@ async def test_offsets_are_committed_after_the_effect_and_the_group_is_left_on_s
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
     kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     values = [violation() for _ in range(5)]
     for value in values:
         await producer.send_and_wait(topic, value, key=b"shop-1")
 
-    runner = make_runner(database, topic, widget_database, kafka_bootstrap)
+    runner = new_runner()
     await run_until(runner, lambda: applied(database, json.loads(values[-1])["id"]))
 
     committed, ends = await committed_and_end_offsets(kafka_bootstrap, runner.group_id, topic)
@@ -239,7 +250,7 @@ async def test_offsets_are_committed_after_the_effect_and_the_group_is_left_on_s
     # A second runner in the same group starts after the committed offset: nothing re-applied.
     sentinel = violation()
     await producer.send_and_wait(topic, sentinel, key=b"shop-1")
-    second = make_runner(database, topic, widget_database, kafka_bootstrap)
+    second = new_runner()
     await run_until(second, lambda: applied(database, json.loads(sentinel)["id"]))
     assert await applied(database) == 6
 
@@ -248,8 +259,7 @@ async def test_a_backlog_with_repeats_is_applied_in_batch_transactions_once_each
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
-    kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     values = [violation() for _ in range(200)]
     # The same event twice in a row and once more later, all inside one batch.
@@ -258,7 +268,7 @@ async def test_a_backlog_with_repeats_is_applied_in_batch_transactions_once_each
         await producer.send(topic, value, key=b"shop-1")
     await producer.flush()
 
-    runner = make_runner(database, topic, widget_database, kafka_bootstrap)
+    runner = new_runner()
     await run_until(runner, lambda: applied(database, event_id(values[-1])))
 
     assert await applied_in_order(database) == [event_id(value) for value in values]
@@ -270,8 +280,8 @@ async def test_a_poison_message_inside_a_batch_is_dead_lettered_and_the_rest_app
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
     kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     before, poison, after = (
         [violation() for _ in range(20)],
@@ -282,7 +292,7 @@ async def test_a_poison_message_inside_a_batch_is_dead_lettered_and_the_rest_app
         await producer.send(topic, value, key=b"shop-1")
     await producer.flush()
 
-    runner = make_runner(database, topic, widget_database, kafka_bootstrap)
+    runner = new_runner()
     await run_until(runner, lambda: applied(database, event_id(after[-1])))
 
     dead = await collect_messages(kafka_bootstrap, dlq_topic(topic), expected=1)
@@ -295,8 +305,8 @@ async def test_a_batch_offset_is_committed_only_after_its_effects_are_committed(
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
     kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     values = [violation() for _ in range(10)] + [violation("smuggled")] + [violation()]
     deliveries = [await producer.send(topic, value, key=b"shop-1") for value in values]
@@ -314,7 +324,7 @@ async def test_a_batch_offset_is_committed_only_after_its_effects_are_committed(
     subscription = Subscription(
         name="widgets", topics=[topic], handlers={"customer.violation_recorded": observe}
     )
-    runner = make_runner(database, topic, widget_database, kafka_bootstrap, subscription)
+    runner = new_runner(subscription)
     try:
         await run_until(runner, lambda: applied(database, event_id(values[-1])))
         final = await probe.committed(partition)
@@ -329,8 +339,7 @@ async def test_runs_of_a_type_go_to_its_batch_handler_in_order_and_handlers_see_
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
-    kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     app = FastAPI()
     head, status, tail = (
@@ -360,7 +369,7 @@ async def test_runs_of_a_type_go_to_its_batch_handler_in_order_and_handlers_see_
         handlers={"customer.status_changed": apply_status},
         batch_handlers={"customer.violation_recorded": apply_run},
     )
-    runner = make_runner(database, topic, widget_database, kafka_bootstrap, subscription, app)
+    runner = new_runner(subscription, app)
     await run_until(runner, lambda: applied(database, event_id(tail[-1])))
 
     assert runs == [[event_id(v) for v in head], [event_id(v) for v in tail]]
@@ -372,8 +381,8 @@ async def test_polls_overlap_yet_batches_of_at_most_batch_size_apply_in_order_th
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
     kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     values = [violation() for _ in range(60)]
     for value in values:
@@ -391,9 +400,7 @@ async def test_polls_overlap_yet_batches_of_at_most_batch_size_apply_in_order_th
     subscription = Subscription(
         name="widgets", topics=[topic], batch_handlers={"customer.violation_recorded": slow_run}
     )
-    runner = make_runner(
-        database, topic, widget_database, kafka_bootstrap, subscription, batch_size=7
-    )
+    runner = new_runner(subscription, batch_size=7)
     await run_until(runner, lambda: applied(database, event_id(values[-1])))
 
     expected = [event_id(value) for value in values]
@@ -422,16 +429,16 @@ async def test_a_member_joining_mid_backlog_and_a_stop_during_the_rebalance_lose
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
     kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     """A rebalance while polls are applied, and a stop before it completes: every event is
     applied once and its offset committed (offsets are committed before the member rejoins,
     not held by the broker until a rebalance that waits on this very member)."""
     total = 3000
     await produce_for_shops(producer, topic, total)
-    first = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=50)
-    second = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=50)
+    first = new_runner(batch_size=50)
+    second = new_runner(batch_size=50)
     # Scale-out: the group rebalances; both stop whether or not it has completed.
     async with second_member_joins(first, second, once_applied=applied_at_least(database, 200)):
         await eventually(applied_at_least(database, total), timeout=120)
@@ -446,18 +453,15 @@ async def test_the_group_settles_while_slow_commits_are_on_their_way(
     database: Database,
     producer: AIOKafkaProducer,
     topic: str,
-    widget_database: str,
-    kafka_bootstrap: str,
+    new_runner: RunnerFactory,
 ) -> None:
     """A member joins while the other's commits are slow to go out: the rebalance completes in
     the broker's usual time (the rejoining member never waits on a commit already sent, which
     the broker may hold until the rebalance completes) and every event is applied once."""
     total = 400
     await produce_for_shops(producer, topic, total)
-    first = make_runner(
-        database, topic, widget_database, kafka_bootstrap, batch_size=20, commit_delay=1.0
-    )
-    second = make_runner(database, topic, widget_database, kafka_bootstrap, batch_size=20)
+    first = new_runner(batch_size=20, commit_delay=1.0)
+    second = new_runner(batch_size=20)
     async with second_member_joins(first, second, once_applied=applied_at_least(database, 20)):
         # A rebalance on this broker takes about 6 s; held up by the first member, it would last
         # until the broker expels it.
