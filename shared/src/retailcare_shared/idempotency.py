@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, NoReturn, cast
@@ -59,11 +60,11 @@ _REMEMBER = (
 )
 
 
-_STORED = DriverStatement(
-    select(
-        _KEYS.c.status_code, _KEYS.c.request_hash, _KEYS.c.response_body, _KEYS.c.response_headers
-    ).where(_KEYS.c.scope == bindparam("scope"), _KEYS.c.key == bindparam("key"))
-)
+# What a request whose key is taken is answered from (run in a session, or on the driver).
+_STORED_ANSWER = select(
+    _KEYS.c.status_code, _KEYS.c.request_hash, _KEYS.c.response_body, _KEYS.c.response_headers
+).where(_KEYS.c.scope == bindparam("scope"), _KEYS.c.key == bindparam("key"))
+_STORED_ANSWER_ON_DRIVER = DriverStatement(_STORED_ANSWER)
 
 
 class IdempotentReplay(Exception):
@@ -85,23 +86,19 @@ def request_fingerprint(body: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _answer_stored(
-    status_code: int | None,
-    request_hash: str,
-    body: Any,
-    headers: dict[str, str] | None,
-    fingerprint: str,
-) -> NoReturn:
+def _answer_stored(stored: Mapping[Any, Any], fingerprint: str) -> NoReturn:
     """Raise what a request meets when its key is already taken: replay, 422 or 409."""
-    if status_code is None:
+    if stored["status_code"] is None:
         raise Conflict("the first request with this Idempotency-Key is still in progress")
-    if request_hash != fingerprint:
+    if stored["request_hash"] != fingerprint:
         raise InvalidInput(
             HEADER,
             "idempotency_key_reused",
             "this Idempotency-Key was already used with a different request body",
         )
-    raise IdempotentReplay(status_code, body, dict(headers or {}))
+    raise IdempotentReplay(
+        stored["status_code"], stored["response_body"], dict(stored["response_headers"] or {})
+    )
 
 
 class IdempotencyGuard:
@@ -125,21 +122,11 @@ class IdempotencyGuard:
         if claimed is not None:
             return
         # The row exists and its transaction has committed (the insert waited for it).
-        existing = await self.session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key
-            )
-        )
+        result = await self.session.execute(_STORED_ANSWER, {"scope": self.scope, "key": self.key})
+        existing = result.mappings().first()
         if existing is None:
             raise Conflict("the first request with this Idempotency-Key is still in progress")
-        # The values are copied out: the rollback that follows expires the ORM object.
-        _answer_stored(
-            existing.status_code,
-            existing.request_hash,
-            existing.response_body,
-            existing.response_headers,
-            self.fingerprint,
-        )
+        _answer_stored(existing, self.fingerprint)
 
     async def remember(
         self,
@@ -241,18 +228,11 @@ def answer_parameters(key: RequestKey, answer: Answer) -> dict[str, Any]:
 
 async def replay_stored(connection: asyncpg.Connection, key: RequestKey) -> NoReturn:
     """After `claimed_answer()` found the key taken: the stored answer (replay), 422 or 409."""
-    rows = await _STORED.fetch(connection, {"scope": key.scope, "key": key.key})
+    rows = await _STORED_ANSWER_ON_DRIVER.fetch(connection, {"scope": key.scope, "key": key.key})
     if not rows:
         # Taken when the statement ran, gone now: purged after its TTL in between.
         raise Conflict("this Idempotency-Key was used; retry the request")
-    row = rows[0]
-    _answer_stored(
-        row["status_code"],
-        row["request_hash"],
-        row["response_body"],
-        row["response_headers"],
-        key.fingerprint,
-    )
+    _answer_stored(rows[0], key.fingerprint)
 
 
 def replay_response(replay: IdempotentReplay) -> JSONResponse:
