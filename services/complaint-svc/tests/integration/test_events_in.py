@@ -1,14 +1,17 @@
 """Consumed events: the shop read model and callbacks that close or reopen complaints."""
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import text
 
+from complaint_svc.readmodel.handlers import on_customer_snapshot
 from retailcare_shared.events import (
     COMPLAINT_EVENTS,
     CustomerRegistered,
     CustomerStatusChanged,
+    Envelope,
     SurveyCallbackCompleted,
     ValuationCustomerClassified,
     build_envelope,
@@ -44,15 +47,9 @@ async def resolved_complaint(service: ServiceUnderTest, shop: uuid.UUID, categor
     return complaint_id
 
 
-async def test_read_model_and_callbacks(service: ServiceUnderTest, bus: TestBus) -> None:
-    http = service.http
-    shop = uuid.uuid4()
-    unhappy = await resolved_complaint(service, shop, "brand_shortage")
-    happy = await resolved_complaint(service, shop, "price_fluctuation")
-    before = (await http.get(f"/api/v1/complaints/{unhappy}", headers=CALL)).json()
-    assert before["customer_verified"] is False
-
-    registered = build_envelope(
+def registration(shop: uuid.UUID) -> Envelope:
+    """customer.registered of a shop in county `east`, district `d1`."""
+    return build_envelope(
         CustomerRegistered(
             customer_id=shop,
             license_no="330100000001",
@@ -67,6 +64,48 @@ async def test_read_model_and_callbacks(service: ServiceUnderTest, bus: TestBus)
         source="customer-svc",
         subject=str(shop),
     )
+
+
+async def test_a_shop_arriving_while_its_complaint_is_filed_still_verifies_the_complaint(
+    quiet_service: ServiceUnderTest,
+) -> None:
+    """The shop's snapshot commits between intake's read of the read model and its insert:
+    neither may miss the other (the complaint would stay unverified, without county)."""
+    http, database = quiet_service.http, quiet_service.database
+    shop = uuid.uuid4()
+    envelope = registration(shop)
+
+    async def intake_waits_for_the_snapshot() -> bool:
+        async with database.driver_connection() as connection:
+            waiting = await connection.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+        return bool(waiting)
+
+    async with database.transaction() as session:
+        await on_customer_snapshot(session, envelope, envelope.payload())
+        # Applied, not committed: the intake reads no shop, then reaches its insert.
+        intake = asyncio.create_task(
+            http.post("/api/v1/complaints", json=complaint(shop, "brand_shortage"), headers=CALL)
+        )
+        await eventually(intake_waits_for_the_snapshot, timeout=30)
+    filed = await intake
+
+    assert filed.status_code == 201, filed.text
+    stored = (await http.get(f"/api/v1/complaints/{filed.json()['id']}", headers=CALL)).json()
+    assert stored["customer_verified"] is True
+    assert (stored["county"], stored["district"]) == ("east", "d1")
+
+
+async def test_read_model_and_callbacks(service: ServiceUnderTest, bus: TestBus) -> None:
+    http = service.http
+    shop = uuid.uuid4()
+    unhappy = await resolved_complaint(service, shop, "brand_shortage")
+    happy = await resolved_complaint(service, shop, "price_fluctuation")
+    before = (await http.get(f"/api/v1/complaints/{unhappy}", headers=CALL)).json()
+    assert before["customer_verified"] is False
+
+    registered = registration(shop)
     classified = build_envelope(
         ValuationCustomerClassified(
             customer_id=shop, period="2026-10", run_id=uuid.uuid4(), value_class="A", total_score=90

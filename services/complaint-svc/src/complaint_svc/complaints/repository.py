@@ -260,6 +260,14 @@ async def get_case_analysis(
     return await session.scalar(statement.with_for_update() if lock else statement)
 
 
+_LOCK_SHOP_SNAPSHOT = text("SELECT lock_shop_snapshot(:customer_id)")
+
+
+async def lock_shop_snapshot(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    """Take the shop's lock until the transaction ends (intakes of the shop wait for it)."""
+    await session.execute(_LOCK_SHOP_SNAPSHOT, {"customer_id": customer_id})
+
+
 async def mark_verified(session: AsyncSession, shop: Shop) -> None:
     """Complaints of a shop that just arrived in the read model become verified."""
     await session.execute(

@@ -73,6 +73,9 @@ async def on_customer_snapshot(session: AsyncSession, envelope: Envelope, payloa
         set_=refresh,
         where=Shop.snapshot_version <= statement.excluded.snapshot_version,
     ).returning(Shop)
+    # Held to the commit: an intake that read the read model before this snapshot inserts its
+    # complaint after it, and its trigger then finds the shop (migration 0004).
+    await repository.lock_shop_snapshot(session, snapshot.customer_id)
     shop = await session.scalar(upsert)
     if shop is not None:
         await repository.mark_verified(session, shop)
