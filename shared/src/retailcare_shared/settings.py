@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar, Self
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retailcare_shared.logging import get_logger
+from retailcare_shared.workdays import (
+    CHINA,
+    WorkCalendar,
+    WorkdayBase,
+    business_today,
+    overlapping_dates,
+    parse_dates,
+    unconfigured_years,
+    work_calendar,
+    years_deadlines_reach,
+)
+
+log = get_logger(__name__)
 
 
 class ConfigurationError(RuntimeError):
@@ -40,15 +64,28 @@ class PlatformSettings(BaseSettings):
     auth_jwt_public_key_file: str | None = Field(
         default=None, validation_alias=_global("AUTH_JWT_PUBLIC_KEY_FILE")
     )
+    # A JWKS document (RFC 7517) of RS256 keys; a token's `kid` header picks its key, so the
+    # identity provider can rotate keys by publishing the next one beside the current one.
+    auth_jwks_file: str | None = Field(default=None, validation_alias=_global("AUTH_JWKS_FILE"))
+    # When set, tokens must carry exactly this `iss` / list this `aud` (else 401).
+    auth_jwt_issuer: str | None = Field(default=None, validation_alias=_global("AUTH_JWT_ISSUER"))
+    auth_jwt_audience: str | None = Field(
+        default=None, validation_alias=_global("AUTH_JWT_AUDIENCE")
+    )
     log_level: str = Field(default="INFO", validation_alias=_global("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_global("LOG_JSON"))
 
     @model_validator(mode="after")
     def _one_way_to_verify_tokens(self) -> Self:
-        if not (self.auth_jwt_secret or self.auth_jwt_public_key or self.auth_jwt_public_key_file):
+        if not (
+            self.auth_jwt_secret
+            or self.auth_jwt_public_key
+            or self.auth_jwt_public_key_file
+            or self.auth_jwks_file
+        ):
             raise ValueError(
-                "AUTH_JWT_SECRET (HS256) or AUTH_JWT_PUBLIC_KEY / AUTH_JWT_PUBLIC_KEY_FILE "
-                "(RS256) must be set"
+                "AUTH_JWT_SECRET (HS256) or AUTH_JWT_PUBLIC_KEY / AUTH_JWT_PUBLIC_KEY_FILE / "
+                "AUTH_JWKS_FILE (RS256) must be set"
             )
         return self
 
@@ -120,3 +157,48 @@ class ServiceSettings(PlatformSettings):
         if self.database_url.startswith("postgresql://"):
             self.database_url = "postgresql+asyncpg://" + self.database_url[len("postgresql://") :]
         return self
+
+
+class WorkdaySettings(ServiceSettings):
+    """A service that counts working days: base calendar plus the configured override lists."""
+
+    # `china` = statutory holidays and 调休 from chinesecalendar, `weekdays` = Mon-Fri; the
+    # comma-separated YYYY-MM-DD lists override either.
+    workday_calendar: WorkdayBase = CHINA
+    holidays: str = ""
+    makeup_workdays: str = ""
+
+    @field_validator("holidays", "makeup_workdays")
+    @classmethod
+    def _dates_parse(cls, value: str) -> str:
+        # A bad date fails at start-up, not at the first deadline computed.
+        parse_dates(value)
+        return value
+
+    @field_validator("makeup_workdays")
+    @classmethod
+    def _not_both(cls, value: str, info: ValidationInfo) -> str:
+        both = overlapping_dates(info.data.get("holidays", ""), value)
+        if both:
+            raise ValueError(f"also listed as holidays: {', '.join(map(str, both))}")
+        return value
+
+    def calendar(self, today: date | None = None) -> WorkCalendar:
+        """The working-day calendar; warns about the coming years it only knows weekends of."""
+        calendar = work_calendar(
+            self.workday_calendar,
+            holidays=parse_dates(self.holidays),
+            makeup_workdays=parse_dates(self.makeup_workdays),
+        )
+        missing = unconfigured_years(
+            calendar, self.workday_calendar, years_deadlines_reach(today or business_today())
+        )
+        if missing:
+            prefix = str(type(self).model_config.get("env_prefix") or "")
+            log.warning(
+                "workday_calendar_year_not_covered",
+                years=missing,
+                detail="chinesecalendar has no holidays for these years: working days skip"
+                f" weekends only until {prefix}HOLIDAYS / {prefix}MAKEUP_WORKDAYS list their dates",
+            )
+        return calendar

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime
 from retailcare_shared.privacy import mask_name, mask_phone
 from retailcare_shared.workdays import COMPANY_TIME_ZONE, WorkCalendar, parse_dates
 
-# 2026-10-01 (Thu) .. 10-07 national holiday; Sunday 2026-09-27 and Saturday 10-10 worked instead.
+# A configured calendar on the Mon-Fri base (not the statutory 2026 one, see test_workdays_china):
+# 2026-10-01 (Thu) .. 10-07 off; Sunday 2026-09-27 and Saturday 10-10 worked instead.
 CALENDAR = WorkCalendar(
     holidays=parse_dates("2026-10-01,2026-10-02,2026-10-05,2026-10-06,2026-10-07"),
     makeup_workdays=parse_dates("2026-09-27, 2026-10-10"),

@@ -5,18 +5,15 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from retailcare_shared.settings import ServiceSettings
+from retailcare_shared.settings import WorkdaySettings
 
 
-class Settings(ServiceSettings):
+class Settings(WorkdaySettings):
     """Settings of complaint-svc."""
 
     model_config = SettingsConfigDict(env_prefix="COMPLAINT_SVC_", extra="ignore")
     service_name: ClassVar[str] = "complaint-svc"
 
-    # Working-day calendar (comma-separated YYYY-MM-DD lists).
-    holidays: str = ""
-    makeup_workdays: str = ""
     # Deadlines by priority.
     normal_acknowledge_working_days: int = Field(default=1, ge=0, le=30)
     normal_resolve_working_days: int = Field(default=5, ge=0, le=60)

@@ -13,7 +13,7 @@ from complaint_svc.config import Settings
 from complaint_svc.deadlines.calendar import Allowance, DeadlinePolicy
 from retailcare_shared.consumer import app_of
 from retailcare_shared.outbox import EventRecorder
-from retailcare_shared.workdays import WorkCalendar, parse_dates
+from retailcare_shared.workdays import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,7 @@ class ComplaintContext:
 def build_context(settings: Settings, recorder: EventRecorder) -> ComplaintContext:
     """The context for one set of settings."""
     return ComplaintContext(
-        calendar=WorkCalendar(
-            holidays=parse_dates(settings.holidays),
-            makeup_workdays=parse_dates(settings.makeup_workdays),
-        ),
+        calendar=settings.calendar(),
         policy=DeadlinePolicy(
             normal_acknowledge=Allowance(working_days=settings.normal_acknowledge_working_days),
             normal_resolve=Allowance(working_days=settings.normal_resolve_working_days),

@@ -3,9 +3,16 @@
 from datetime import date, datetime, timedelta
 
 from complaint_svc.deadlines.calendar import DeadlinePolicy, due_times
-from retailcare_shared.workdays import COMPANY_TIME_ZONE, WorkCalendar
+from retailcare_shared.workdays import (
+    CHINA,
+    COMPANY_TIME_ZONE,
+    WorkCalendar,
+    statutory_calendar,
+    work_calendar,
+)
 
 SHANGHAI = COMPANY_TIME_ZONE
+CHINA_CALENDAR = work_calendar(CHINA)
 
 
 def test_normal_deadline_spans_a_weekend_and_a_holiday() -> None:
@@ -38,3 +45,26 @@ def test_filed_on_a_weekend_counts_from_the_next_working_day() -> None:
     deadlines = due_times(filed, "normal", DeadlinePolicy(), WorkCalendar())
     # Counting starts Monday 00:00; one working day later is Tuesday 00:00.
     assert deadlines.acknowledge_due_at == datetime(2026, 11, 24, 0, 0, tzinfo=SHANGHAI)
+
+
+def test_spring_festival_2026_deadlines_fall_after_the_holiday() -> None:
+    # Statutory: 2026-02-15 (Sun) .. 02-23 (Mon) off; Saturdays 02-14 and 02-28 worked (调休).
+    filed = datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI)  # the last working day before it
+    normal = due_times(filed, "normal", DeadlinePolicy(), CHINA_CALENDAR)
+    # 1 working day → Tuesday 24th; 5 → 24, 25, 26, 27 and the make-up Saturday 28th.
+    assert normal.acknowledge_due_at == datetime(2026, 2, 24, 10, 0, tzinfo=SHANGHAI)
+    assert normal.resolve_due_at == datetime(2026, 2, 28, 10, 0, tzinfo=SHANGHAI)
+    urgent = due_times(filed, "urgent", DeadlinePolicy(), CHINA_CALENDAR)
+    assert urgent.acknowledge_due_at == datetime(2026, 2, 14, 12, 0, tzinfo=SHANGHAI)
+    assert urgent.resolve_due_at == datetime(2026, 2, 24, 10, 0, tzinfo=SHANGHAI)
+    holidays = statutory_calendar().holidays
+    for due in (normal.acknowledge_due_at, normal.resolve_due_at, urgent.resolve_due_at):
+        assert due.date() not in holidays
+
+
+def test_national_day_2026_deadlines() -> None:
+    # 10-01 (Thu) .. 10-07 off, Saturday 10-10 worked.
+    filed = datetime(2026, 9, 30, 15, 0, tzinfo=SHANGHAI)
+    deadlines = due_times(filed, "normal", DeadlinePolicy(), CHINA_CALENDAR)
+    assert deadlines.acknowledge_due_at == datetime(2026, 10, 8, 15, 0, tzinfo=SHANGHAI)
+    assert deadlines.resolve_due_at == datetime(2026, 10, 13, 15, 0, tzinfo=SHANGHAI)

@@ -47,6 +47,7 @@ definition = ServiceDefinition(
             },
         )
     ],
+    background_jobs=(callback_handlers.prepare_callback_rules,),
 )
 
 

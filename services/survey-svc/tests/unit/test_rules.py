@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from retailcare_shared.workdays import WorkCalendar
+from retailcare_shared.workdays import CHINA, COMPANY_TIME_ZONE, WorkCalendar, work_calendar
 from survey_svc.alerts.rules import GroupFigures, hidden_dissatisfaction
 from survey_svc.callbacks.rules import after_unanswered_attempt, callback_due
 
@@ -13,6 +13,13 @@ def test_callback_is_due_three_working_days_after_resolution() -> None:
     assert callback_due(resolved, WorkCalendar(), 3) == datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
     holiday = WorkCalendar(holidays=frozenset({date(2026, 11, 23)}))
     assert callback_due(resolved, holiday, 3) == datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+def test_callback_due_skips_spring_festival_2026() -> None:
+    # Resolved Friday 02-13 16:00: Sat 14th is a make-up working day, 15th-23rd are off.
+    resolved = datetime(2026, 2, 13, 16, 0, tzinfo=COMPANY_TIME_ZONE)
+    due = callback_due(resolved, work_calendar(CHINA), 3)
+    assert due == datetime(2026, 2, 25, 16, 0, tzinfo=COMPANY_TIME_ZONE)
 
 
 def test_third_unanswered_attempt_makes_the_callback_unreachable() -> None:

@@ -37,6 +37,11 @@ def callback_rules(app: FastAPI) -> CallbackRules:
     return rules
 
 
+async def prepare_callback_rules(app: FastAPI) -> None:
+    """Start-up job: build the calendar once (and warn about uncovered years) before any event."""
+    callback_rules(app)
+
+
 async def on_complaint_resolved(
     session: AsyncSession, envelope: Envelope, payload: ComplaintResolved
 ) -> None:
