@@ -52,6 +52,7 @@ def body(index: int) -> dict[str, object]:
     return {
         "customer_id": str(SHOPS[index % len(SHOPS)]),
         "complainant_type": "retailer",
+        "received_by": "bench-agent",
         "complainant_name": "张三",
         "complainant_phone": "13812345678",
         "channel": "hotline",

@@ -169,6 +169,7 @@ class County:
             json={
                 "customer_id": shop_id,
                 "complainant_type": complainant_type,
+                "received_by": "agent-li",
                 "channel": "hotline",
                 "category": category,
                 "description": "The delivery man was rude on Monday.",
@@ -664,6 +665,7 @@ async def test_complaint_callback_closes_or_reopens_with_a_repeat(
     body = {
         "customer_id": happy,
         "complainant_type": "retailer",
+        "received_by": "agent-li",
         "channel": "hotline",
         "category": "delivery_timeliness",
         "description": "Tuesday's delivery came two days late.",
@@ -748,7 +750,7 @@ async def test_complaint_callback_closes_or_reopens_with_a_repeat(
     timeline = await gateway.get(
         f"/api/v1/complaints/{reopened_one}/timeline", headers=county.call_center
     )
-    reopen = [row for row in timeline.json() if row["action"] == "reopen"]
+    reopen = [row for row in timeline.json()["items"] if row["action"] == "reopen"]
     assert len(reopen) == 1, timeline.json()
     assert reopen[0]["from_status"] == "resolved"
     assert reopen[0]["details"]["repeat_complaint_id"] == repeats[0]["id"]

@@ -34,6 +34,7 @@ def complaint_body(shop: uuid.UUID, number: int) -> dict[str, Any]:
     return {
         "customer_id": str(shop),
         "complainant_type": "consumer" if number % 2 else "retailer",
+        "received_by": "agent-li",
         "channel": "hotline",
         "category": "settlement",
         "service_item": "after_sales_window",

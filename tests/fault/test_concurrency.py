@@ -36,6 +36,7 @@ def complaint_body(number: int = 0) -> dict[str, Any]:
     """A valid complaint without a shop."""
     return {
         "complainant_type": "retailer",
+        "received_by": "agent-li",
         "channel": "hotline",
         "category": "settlement",
         "service_item": "after_sales_window",

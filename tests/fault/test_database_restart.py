@@ -83,6 +83,7 @@ def complaint_body(number: int) -> dict[str, Any]:
     return {
         "customer_id": str(uuid.uuid4()),
         "complainant_type": "retailer",
+        "received_by": "agent-li",
         "channel": "hotline",
         "category": "settlement",
         "service_item": "after_sales_window",

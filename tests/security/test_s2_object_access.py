@@ -152,6 +152,7 @@ async def test_manager_a_gets_404_for_everything_of_manager_b_in_every_service(
             json={
                 "customer_id": shop_b["id"],
                 "complainant_type": "retailer",
+                "received_by": "agent-li",
                 "complainant_name": "Wang Wu",
                 "complainant_phone": "13900001111",
                 "channel": "hotline",
@@ -175,7 +176,7 @@ async def test_manager_a_gets_404_for_everything_of_manager_b_in_every_service(
     timeline = await complaints.get(
         f"/api/v1/complaints/{complaint['id']}/timeline", headers=SUPERVISOR
     )
-    assert len(timeline.json()) == 1  # only the filing: nothing was written by A
+    assert len(timeline.json()["items"]) == 1  # only the filing: nothing was written by A
 
     # valuation-svc: B's valuation, history and service plan are 404; A's own history is not.
     valuations = cluster.http("valuation-svc")

@@ -104,6 +104,7 @@ async def test_complaint_intake_refuses_lifecycle_fields(launch: Any, rows: Any)
     async with launch("complaint-svc", **QUIET, sweeper_enabled=False) as service:
         body = {
             "complainant_type": "retailer",
+            "received_by": "agent-li",
             "channel": "hotline",
             "category": "delivery_timeliness",
             "service_item": "delivery",

@@ -57,6 +57,7 @@ CREATES: dict[str, tuple[str, dict[str, str], Any, str, int, str]] = {
         CALL_CENTER,
         lambda: {
             "complainant_type": "retailer",
+            "received_by": "agent-li",
             "channel": "hotline",
             "category": "delivery_timeliness",
             "description": "Late delivery again this week.",

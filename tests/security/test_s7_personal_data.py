@@ -113,6 +113,7 @@ async def file_and_check(cluster: Any, gw: httpx.AsyncClient, logs: Any) -> None
         json={
             "customer_id": shop["id"],
             "complainant_type": "retailer",
+            "received_by": "agent-li",
             "complainant_name": COMPLAINANT,
             "complainant_phone": COMPLAINANT_PHONE,
             "channel": "hotline",
@@ -183,6 +184,7 @@ async def test_personal_data_is_masked_for_roles_without_need(cluster: Any) -> N
             json={
                 "customer_id": shop["id"],
                 "complainant_type": "retailer",
+                "received_by": "agent-li",
                 "complainant_name": COMPLAINANT,
                 "complainant_phone": COMPLAINANT_PHONE,
                 "channel": "hotline",

@@ -59,6 +59,8 @@ class ServiceDefinition:
     subscriptions: Sequence[Subscription] = ()
     background_jobs: Sequence[BackgroundJob] = field(default_factory=tuple)
     description: str = ""
+    # File-upload paths: any media type, streamed to the handler (limit: max_body_bytes_by_path).
+    streamed_paths: Sequence[str] = ()
 
     @property
     def version_table(self) -> str:
@@ -158,7 +160,13 @@ def create_service_app(
     app.state.version_table = definition.version_table
     app.state.token_verifier = TokenVerifier(settings)
     app.state.events = EventRecorder(definition.name)
-    install_common(app, definition.name, settings.max_body_bytes, settings.max_body_bytes_by_path)
+    install_common(
+        app,
+        definition.name,
+        settings.max_body_bytes,
+        settings.max_body_bytes_by_path,
+        streamed_paths=definition.streamed_paths,
+    )
     app.include_router(operations_router)
     for router in definition.routers:
         app.include_router(router)
@@ -179,7 +187,12 @@ async def purge_idempotency_keys(app: FastAPI) -> None:
 
 
 def install_common(
-    app: FastAPI, service: str, max_body_bytes: int, path_limits: dict[str, int] | None = None
+    app: FastAPI,
+    service: str,
+    max_body_bytes: int,
+    path_limits: dict[str, int] | None = None,
+    *,
+    streamed_paths: Sequence[str] = (),
 ) -> None:
     """Problems, idempotent replays and the request middleware every app shares."""
     install_problem_handlers(app)
@@ -190,5 +203,10 @@ def install_common(
         return replay_response(error)
 
     app.add_exception_handler(IdempotentReplay, replay)
-    app.add_middleware(BodyGuardMiddleware, max_body_bytes=max_body_bytes, path_limits=path_limits)
+    app.add_middleware(
+        BodyGuardMiddleware,
+        max_body_bytes=max_body_bytes,
+        path_limits=path_limits,
+        streamed_paths=streamed_paths,
+    )
     app.add_middleware(RequestContextMiddleware, service=service)

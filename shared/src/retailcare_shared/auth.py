@@ -1,7 +1,8 @@
-"""JWT verification (HS256 shared secret or RS256 public key) and role dependencies."""
+"""JWT verification (HS256 secret, RS256 public key or JWKS by `kid`) and role dependencies."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -11,9 +12,10 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from jwt.types import Options
 
 from retailcare_shared.problems import Forbidden, Unauthorized
-from retailcare_shared.settings import PlatformSettings
+from retailcare_shared.settings import ConfigurationError, PlatformSettings
 
 LEEWAY_SECONDS = 5
 # Verified tokens remembered per process: a caller sends the same token on every request, and
@@ -53,14 +55,32 @@ class TokenVerifier:
         public_key = settings.auth_jwt_public_key
         if settings.auth_jwt_public_key_file:
             public_key = Path(settings.auth_jwt_public_key_file).read_text()
-        if public_key:
-            self._key: Any = public_key
+        # kid → key when a JWKS file is configured (it wins over a single key or a secret).
+        self._keys_by_kid: dict[str, Any] | None = None
+        self._key: Any = None
+        if settings.auth_jwks_file:
+            self._keys_by_kid = load_jwks(settings.auth_jwks_file)
+            self._algorithm = "RS256"
+        elif public_key:
+            self._key = public_key
             self._algorithm = "RS256"
         elif settings.auth_jwt_secret is not None:
             self._key = settings.auth_jwt_secret.get_secret_value()
             self._algorithm = "HS256"
         else:  # settings validation makes this unreachable
             raise ValueError("no token verification key configured")
+        self._issuer = settings.auth_jwt_issuer
+        self._audience = settings.auth_jwt_audience
+        required = ["exp", "sub"]
+        if self._issuer is not None:
+            required.append("iss")
+        if self._audience is not None:
+            required.append("aud")
+        # Without a configured audience, `aud` is not ours to judge (the check is optional).
+        self._options: Options = {
+            "require": required,
+            "verify_aud": self._audience is not None,
+        }
         # token → (principal, exp): only tokens that passed every check; the key never changes.
         self._verified: dict[str, tuple[Principal, float]] = {}
 
@@ -82,20 +102,70 @@ class TokenVerifier:
         self._verified[token] = (principal, expires)
         return principal
 
+    def _signing_key(self, token: str) -> Any:
+        """The configured key, or the JWKS key named by the token's `kid` header."""
+        if self._keys_by_kid is None:
+            return self._key
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as error:
+            raise Unauthorized(f"invalid token: {error}") from None
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("invalid token: the header names no signing key (`kid`)")
+        key = self._keys_by_kid.get(kid)
+        if key is None:
+            raise Unauthorized("invalid token: unknown signing key (`kid`)")
+        return key
+
     def _decode(self, token: str) -> tuple[Principal, float]:
+        key = self._signing_key(token)
         try:
             claims = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[self._algorithm],
-                options={"require": ["exp", "sub"]},
+                options=self._options,
                 leeway=LEEWAY_SECONDS,
+                issuer=self._issuer,
+                audience=self._audience,
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
         except jwt.InvalidTokenError as error:
             raise Unauthorized(f"invalid token: {error}") from None
         return principal_from_claims(claims), float(claims["exp"])
+
+
+def load_jwks(path: str) -> dict[str, Any]:
+    """kid → RS256 public key from a JWKS file; ConfigurationError naming AUTH_JWKS_FILE."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(f"AUTH_JWKS_FILE: cannot read a JWKS document: {error}") from None
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigurationError("AUTH_JWKS_FILE: a JWKS document needs a `keys` list")
+    keys: dict[str, Any] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ConfigurationError("AUTH_JWKS_FILE: every entry of `keys` must be an object")
+        # Encryption keys and other algorithms may share the document; they never sign ours.
+        if entry.get("use", "sig") != "sig" or entry.get("alg", "RS256") != "RS256":
+            continue
+        kid = entry.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise ConfigurationError("AUTH_JWKS_FILE: every signing key needs a `kid`")
+        if kid in keys:
+            raise ConfigurationError(f"AUTH_JWKS_FILE: `kid` {kid!r} appears twice")
+        try:
+            keys[kid] = jwt.PyJWK(entry, algorithm="RS256").key
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError) as error:
+            raise ConfigurationError(
+                f"AUTH_JWKS_FILE: key {kid!r} is not an RSA key: {error}"
+            ) from None
+    if not keys:
+        raise ConfigurationError("AUTH_JWKS_FILE: the document holds no RS256 signing key")
+    return keys
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -942,6 +942,7 @@ class Seeder:
         body: dict[str, Any] = {
             "customer_id": shop.id,
             "complainant_type": kind,
+            "received_by": agent.sub,
             "complainant_name": shop.body["owner_name"]
             if kind == "retailer"
             else person_name(crng),

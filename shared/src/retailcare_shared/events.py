@@ -40,7 +40,7 @@ Settlement = Literal["e_settlement", "cash"]
 ComplainantType = Literal["retailer", "consumer"]
 ValueClass = Literal["A", "B", "C", "D", "problem"]
 Quadrant = Literal["value", "sub_value", "potential", "low_value"]
-EscalationReason = Literal["acknowledge_overdue", "resolve_overdue"]
+EscalationReason = Literal["acknowledge_overdue", "resolve_overdue", "manual"]
 
 
 class Payload(BaseModel):
@@ -113,6 +113,14 @@ class CustomerViolationRecorded(Payload):
     occurred_on: date
 
 
+class CustomerPersonalDataErased(Payload):
+    """customer.personal_data_erased: the shop's personal data was erased (PIPL); no personal
+    data travels, only which shop and when, so holders of its contacts blank theirs."""
+
+    customer_id: uuid.UUID
+    erased_at: datetime
+
+
 class OrderLine(Payload):
     """One line of an order."""
 
@@ -163,6 +171,17 @@ class ComplaintFiled(Payload):
     priority: str
     filed_at: datetime
     due_at: datetime | None = None
+    # Set on the repeat row a reopen records: the same grievance again, not a new complaint
+    # (consumers counting complaints per shop count it once). Absent for every intake.
+    reopened_from: uuid.UUID | None = None
+
+
+class ComplaintCustomerAttached(Payload):
+    """complaint.customer_attached: the shop of a complaint filed without one became known."""
+
+    complaint_id: uuid.UUID
+    customer_id: uuid.UUID
+    attached_by: str
 
 
 class ComplaintAssigned(Payload):
@@ -244,9 +263,11 @@ EVENT_TYPES: dict[str, tuple[str, type[Payload]]] = {
     "customer.status_changed": (CUSTOMER_EVENTS, CustomerStatusChanged),
     "customer.manager_assigned": (CUSTOMER_EVENTS, CustomerManagerAssigned),
     "customer.violation_recorded": (CUSTOMER_EVENTS, CustomerViolationRecorded),
+    "customer.personal_data_erased": (CUSTOMER_EVENTS, CustomerPersonalDataErased),
     "order.placed": (ORDER_EVENTS, OrderPlaced),
     "order.cancelled": (ORDER_EVENTS, OrderCancelled),
     "complaint.filed": (COMPLAINT_EVENTS, ComplaintFiled),
+    "complaint.customer_attached": (COMPLAINT_EVENTS, ComplaintCustomerAttached),
     "complaint.assigned": (COMPLAINT_EVENTS, ComplaintAssigned),
     "complaint.escalated": (COMPLAINT_EVENTS, ComplaintEscalated),
     "complaint.resolved": (COMPLAINT_EVENTS, ComplaintResolved),

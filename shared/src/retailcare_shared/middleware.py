@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,16 +80,30 @@ class RequestContextMiddleware:
             correlation_id_var.reset(correlation_token)
 
 
+class BodyTooLarge(Exception):
+    """Raised into a streamed upload's reader when the body passes its path's limit."""
+
+
 class BodyGuardMiddleware:
-    """Rejects bodies over the limit (413) and non-JSON bodies (415) before any handler runs."""
+    """Rejects bodies over the limit (413) and non-JSON bodies (415) before any handler runs.
+
+    Paths in `streamed_paths` (file uploads) are the exception: any media type, never buffered
+    here; the size is counted as the handler reads and passing the limit ends the request in 413.
+    """
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        path_limits: dict[str, int] | None = None,
+        streamed_paths: Collection[str] = (),
     ) -> None:
         self.app = app
         self.default_limit = max_body_bytes
         # Exact paths that take larger bodies (e.g. the order batch endpoint).
         self.path_limits = path_limits or {}
+        self.streamed_paths = frozenset(streamed_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -99,6 +114,9 @@ class BodyGuardMiddleware:
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(send, 413, f"the request body exceeds {limit} bytes")
+            return
+        if scope["path"] in self.streamed_paths:
+            await self._streamed(scope, receive, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -149,6 +167,30 @@ class BodyGuardMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        size = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise BodyTooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._reject(send, 413, f"the request body exceeds {limit} bytes")
 
     @staticmethod
     async def _reject(

@@ -1,6 +1,8 @@
-"""Token verification: RS256 with a public key, HS256 with a secret, never `alg: none`."""
+"""Token verification: RS256 with a public key or JWKS, HS256 with a secret, never `alg: none`."""
 
+import json
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -9,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from retailcare_shared.auth import TokenVerifier
 from retailcare_shared.problems import Unauthorized
-from retailcare_shared.settings import PlatformSettings
+from retailcare_shared.settings import ConfigurationError, PlatformSettings
 
 MANAGER = "7d0f0a38-0d7e-4d4e-9d61-1f3a7f1b2c11"
 
@@ -99,3 +101,117 @@ def test_refused_tokens_are_never_remembered() -> None:
     for _ in range(2):
         with pytest.raises(Unauthorized, match="invalid token"):
             verifier.verify(token)
+
+
+def rsa_private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, object]:
+    """The public JWK of a key, as an identity provider publishes it."""
+    document = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    return {**document, "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+@pytest.fixture(scope="module")
+def two_keys() -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]:
+    return rsa_private_key(), rsa_private_key()
+
+
+@pytest.fixture
+def jwks_file(tmp_path: Path, two_keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]) -> Path:
+    current, next_key = two_keys
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [jwk(current, "2026-11"), jwk(next_key, "2026-12")]}))
+    return path
+
+
+def signed(key: rsa.RSAPrivateKey, kid: str | None, **extra: object) -> str:
+    headers = {"kid": kid} if kid is not None else None
+    return jwt.encode(claims(**extra), key, algorithm="RS256", headers=headers)
+
+
+def jwks_verifier(path: Path, **settings: str) -> TokenVerifier:
+    return TokenVerifier(
+        PlatformSettings(kafka_bootstrap_servers="k:1", auth_jwks_file=str(path), **settings)
+    )
+
+
+def test_jwks_key_is_selected_by_kid(
+    jwks_file: Path, two_keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]
+) -> None:
+    current, next_key = two_keys
+    verifier = jwks_verifier(jwks_file)
+
+    assert verifier.verify(signed(current, "2026-11", sub="old-key")).sub == "old-key"
+    assert verifier.verify(signed(next_key, "2026-12", sub="new-key")).sub == "new-key"
+    # Signed with one key but naming the other: the named key does not verify it.
+    with pytest.raises(Unauthorized, match="invalid token"):
+        verifier.verify(signed(current, "2026-12"))
+
+
+def test_jwks_refuses_an_unknown_or_missing_kid(
+    jwks_file: Path, two_keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]
+) -> None:
+    current, _ = two_keys
+    verifier = jwks_verifier(jwks_file)
+
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        verifier.verify(signed(current, "2025-01"))
+    with pytest.raises(Unauthorized, match="names no signing key"):
+        verifier.verify(signed(current, None))
+    with pytest.raises(Unauthorized, match="invalid token"):
+        verifier.verify(
+            jwt.encode(claims(), "s" * 32, algorithm="HS256", headers={"kid": "2026-11"})
+        )
+
+
+def test_a_jwks_file_without_signing_keys_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [{"kty": "RSA", "use": "enc", "kid": "x"}]}))
+    with pytest.raises(ConfigurationError, match="AUTH_JWKS_FILE"):
+        jwks_verifier(path)
+    path.write_text("not json")
+    with pytest.raises(ConfigurationError, match="AUTH_JWKS_FILE"):
+        jwks_verifier(path)
+
+
+def test_issuer_and_audience_are_checked_when_configured(
+    jwks_file: Path, two_keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]
+) -> None:
+    current, _ = two_keys
+    verifier = jwks_verifier(
+        jwks_file,
+        auth_jwt_issuer="https://idp.example.cn",
+        auth_jwt_audience="retailcare",
+    )
+    good = {"iss": "https://idp.example.cn", "aud": ["retailcare", "crm"]}
+
+    assert verifier.verify(signed(current, "2026-11", **good)).sub == "u1"
+    for wrong in (
+        {**good, "iss": "https://evil.example"},
+        {**good, "aud": "another-app"},
+        {"aud": "retailcare"},  # no iss
+        {"iss": "https://idp.example.cn"},  # no aud
+    ):
+        with pytest.raises(Unauthorized, match="invalid token"):
+            verifier.verify(signed(current, "2026-11", **wrong))
+
+
+def test_issuer_and_audience_are_not_judged_when_not_configured() -> None:
+    verifier = TokenVerifier(
+        PlatformSettings(kafka_bootstrap_servers="k:1", auth_jwt_secret="s" * 32)
+    )
+    token = jwt.encode(claims(iss="anyone", aud="anything"), "s" * 32, algorithm="HS256")
+    assert verifier.verify(token).sub == "u1"
+
+
+def test_hs256_issuer_is_checked_too() -> None:
+    verifier = TokenVerifier(
+        PlatformSettings(
+            kafka_bootstrap_servers="k:1", auth_jwt_secret="s" * 32, auth_jwt_issuer="idp"
+        )
+    )
+    assert verifier.verify(jwt.encode(claims(iss="idp"), "s" * 32, algorithm="HS256")).sub == "u1"
+    with pytest.raises(Unauthorized, match="invalid token"):
+        verifier.verify(jwt.encode(claims(iss="other"), "s" * 32, algorithm="HS256"))

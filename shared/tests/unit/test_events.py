@@ -63,6 +63,7 @@ SAMPLES = {
         "kind": "smuggled",
         "occurred_on": date(2026, 10, 3),
     },
+    "customer.personal_data_erased": {"customer_id": CUSTOMER, "erased_at": NOW},
     "order.placed": {
         "order_id": uuid.uuid4(),
         "order_no": "ORD-1",
@@ -87,6 +88,12 @@ SAMPLES = {
         "priority": "normal",
         "filed_at": NOW,
         "due_at": NOW,
+        "reopened_from": uuid.uuid4(),
+    },
+    "complaint.customer_attached": {
+        "complaint_id": uuid.uuid4(),
+        "customer_id": CUSTOMER,
+        "attached_by": "agent-3",
     },
     "complaint.assigned": {"complaint_id": uuid.uuid4(), "assignee": "u-7", "assigned_by": "u-1"},
     "complaint.escalated": {
@@ -149,6 +156,14 @@ def test_event_round_trips(event_type: str) -> None:
     assert decoded.type == event_type
     assert decoded.topic == topic
     assert decoded_payload == payload
+
+
+def test_a_manual_escalation_names_whom_it_went_to() -> None:
+    payload = events.ComplaintEscalated(
+        complaint_id=uuid.uuid4(), reason="manual", escalated_to="county-head-7"
+    )
+    _, decoded = decode(encode(build_envelope(payload, source="t", subject="s")))
+    assert decoded == payload
 
 
 def test_money_travels_as_two_decimal_strings() -> None:

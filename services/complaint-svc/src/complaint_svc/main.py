@@ -11,6 +11,7 @@ from complaint_svc.readmodel.handlers import (
     on_classified,
     on_customer_snapshot,
     on_manager_assigned,
+    on_personal_data_erased,
     on_status_changed,
 )
 from retailcare_shared.app import ServiceDefinition, create_service_app, locate_service_dir
@@ -32,6 +33,7 @@ definition = ServiceDefinition(
                 "customer.updated": on_customer_snapshot,
                 "customer.status_changed": on_status_changed,
                 "customer.manager_assigned": on_manager_assigned,
+                "customer.personal_data_erased": on_personal_data_erased,
                 "valuation.customer_classified": on_classified,
                 "survey.callback_completed": on_callback_completed,
             },

@@ -38,6 +38,7 @@ async def file(service: ServiceUnderTest, shop: uuid.UUID, category: str, item: 
         json={
             "customer_id": str(shop),
             "complainant_type": "retailer",
+            "received_by": "agent-li",
             "channel": "hotline",
             "category": category,
             "service_item": item,

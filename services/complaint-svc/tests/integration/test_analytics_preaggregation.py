@@ -364,6 +364,7 @@ async def test_fast_path_equals_the_definitions_and_follows_later_changes(
             json={
                 "customer_id": str(shop),
                 "complainant_type": "retailer",
+                "received_by": "agent-li",
                 "channel": "hotline",
                 "category": "supply_volume",
                 "service_item": "delivery",

@@ -26,6 +26,7 @@ def complaint(shop: uuid.UUID, category: str) -> dict[str, object]:
     return {
         "customer_id": str(shop),
         "complainant_type": "retailer",
+        "received_by": "agent-li",
         "channel": "app",
         "category": category,
         "service_item": "supply_allocation",
@@ -159,7 +160,9 @@ async def test_read_model_and_callbacks(service: ServiceUnderTest, bus: TestBus)
     assert len(repeats) == 2
     repeat = next(item for item in repeats if item["is_repeat"])
     assert repeat["repeat_of"] == unhappy
-    timeline = (await http.get(f"/api/v1/complaints/{unhappy}/timeline", headers=CALL)).json()
+    timeline = (await http.get(f"/api/v1/complaints/{unhappy}/timeline", headers=CALL)).json()[
+        "items"
+    ]
     reopen_entry = timeline[-1]
     assert reopen_entry["action"] == "reopen" and reopen_entry["actor"] == "survey-svc"
     assert reopen_entry["note"].startswith("callback_dissatisfied")

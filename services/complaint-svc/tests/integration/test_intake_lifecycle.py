@@ -16,6 +16,7 @@ ANALYST = bearer(["analyst"], sub="analyst-1")
 def complaint_body(**overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
         "complainant_type": "retailer",
+        "received_by": "agent-li",
         "complainant_name": "张三",
         "complainant_phone": "13812345678",
         "channel": "hotline",
@@ -83,7 +84,9 @@ async def test_intake_is_idempotent_numbered_and_never_refuses_unknown_shops(
     assert masked.json()["complainant_phone"] == "138****5678"
     assert masked.json()["complainant_name"] == "张*"
     categories = await http.get("/api/v1/complaints/categories", headers=CALL)
-    assert {"code": "forced_bundling", "group": "product", "label": "搭售"} in categories.json()
+    catalogue = categories.json()
+    assert catalogue["next_cursor"] is None
+    assert {"code": "forced_bundling", "group": "product", "label": "搭售"} in catalogue["items"]
 
     # Bad input names the field; nobody but the call centre takes complaints.
     bad_category = await http.post(
@@ -197,7 +200,9 @@ async def test_lifecycle_timeline_and_events(quiet_service: ServiceUnderTest, bu
     again = await http.post(f"{url}/close", json={"callback_satisfied": True}, headers=CALL)
     assert again.status_code == 409
 
-    timeline = (await http.get(f"{url}/timeline", headers=CALL)).json()
+    page = (await http.get(f"{url}/timeline", headers=CALL)).json()
+    assert page["next_cursor"] is None
+    timeline = page["items"]
     assert [entry["action"] for entry in timeline] == [
         "filed",
         "assign",

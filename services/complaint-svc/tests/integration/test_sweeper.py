@@ -16,6 +16,7 @@ CALL = bearer(["call_center"], sub="agent-li")
 def body(priority: str = "normal") -> dict[str, object]:
     return {
         "complainant_type": "retailer",
+        "received_by": "agent-li",
         "channel": "hotline",
         "category": "settlement",
         "service_item": "after_sales_window",
@@ -81,7 +82,9 @@ async def test_two_concurrent_sweepers_escalate_each_breach_once(
     assert {item["id"] for item in overdue.json()["items"]} == set(ids + more)
     on_time = await http.get("/api/v1/complaints?overdue=false", headers=CALL)
     assert on_time.json()["items"] == []
-    timeline = (await http.get(f"/api/v1/complaints/{ids[0]}/timeline", headers=CALL)).json()
+    timeline = (await http.get(f"/api/v1/complaints/{ids[0]}/timeline", headers=CALL)).json()[
+        "items"
+    ]
     assert [entry["action"] for entry in timeline] == ["filed", "escalate", "escalate"]
     assert {entry["actor"] for entry in timeline[1:]} == {"deadline-sweeper"}
 

@@ -22,6 +22,7 @@ CALL = bearer(["call_center"], sub="agent-li")
 FILED = datetime(2026, 2, 14, 2, 0, tzinfo=UTC)
 BODY = {
     "complainant_type": "retailer",
+    "received_by": "agent-li",
     "channel": "hotline",
     "category": "settlement",
     "service_item": "after_sales_window",

@@ -6,6 +6,7 @@ from complaint_svc.complaints.lifecycle import (
     STATUSES,
     TRANSITIONS,
     TransitionNotAllowed,
+    check_escalatable,
     is_handover,
     next_status,
 )
@@ -38,3 +39,15 @@ def test_handover_is_an_assignment_while_someone_holds_the_complaint() -> None:
     assert not is_handover("received", None)
     assert is_handover("assigned", "zhang")
     assert is_handover("in_progress", "zhang")
+
+
+@pytest.mark.parametrize("status", ["received", "assigned", "in_progress"])
+def test_open_complaints_can_be_escalated_by_hand(status: str) -> None:
+    check_escalatable(status)
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+def test_finished_complaints_cannot_be_escalated(status: str) -> None:
+    with pytest.raises(TransitionNotAllowed) as error:
+        check_escalatable(status)
+    assert (error.value.action, error.value.status) == ("escalate", status)

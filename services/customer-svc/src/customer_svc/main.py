@@ -5,6 +5,10 @@ from fastapi import FastAPI
 from customer_svc.classification.handlers import subscription as classification
 from customer_svc.config import Settings
 from customer_svc.customers.router import router as customers
+from customer_svc.imports.router import UPLOAD_PATH
+from customer_svc.imports.router import router as imports
+from customer_svc.imports.worker import run_imports
+from customer_svc.managers.router import assignments_router
 from customer_svc.managers.router import router as managers
 from customer_svc.orders.router import router as orders
 from customer_svc.visits.router import router as visits
@@ -14,8 +18,10 @@ definition = ServiceDefinition(
     name="customer-svc",
     settings_class=Settings,
     service_dir=locate_service_dir(__file__),
-    routers=[orders, customers, managers, visits],
+    routers=[orders, customers, managers, assignments_router, visits, imports],
     subscriptions=[classification],
+    background_jobs=[run_imports],
+    streamed_paths=[UPLOAD_PATH],
     description="Shops with full history, customer managers, orders, visits and violations.",
 )
 

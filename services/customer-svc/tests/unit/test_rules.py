@@ -48,6 +48,16 @@ def test_manager_may_not_set_assignment_or_grade_but_supervisor_may() -> None:
     assert rules.forbidden_field({"admin"}, {"license_no"}) is None
 
 
+def test_manager_may_not_set_the_credit_inputs_even_when_registering() -> None:
+    for registering in (False, True):
+        for field in ("price_labeling", "compliance_grade"):
+            assert (
+                rules.forbidden_field({"customer_manager"}, {field}, registering=registering)
+                == field
+            )
+    assert rules.forbidden_field({"supervisor"}, {"price_labeling"}) is None
+
+
 def test_birthday_and_hobbies_need_consent() -> None:
     violation = rules.consent_violation(False, {"birthday": date(1980, 1, 1)})
     assert violation is not None and violation.field == "birthday"

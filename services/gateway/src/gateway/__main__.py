@@ -35,7 +35,9 @@ def main() -> int:
         # Longer than clients' usual idle expiry (httpx: 5 s), so a client never sends on a
         # keep-alive connection at the instant the gateway closes it (a failed POST).
         timeout_keep_alive=30,
-        proxy_headers=True,
+        # The gateway reads X-Forwarded-For itself, from GATEWAY_TRUSTED_PROXIES only
+        # (uvicorn's own handling would trust 127.0.0.1 whatever is configured).
+        proxy_headers=False,
     )
     return 0
 

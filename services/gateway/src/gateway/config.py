@@ -2,7 +2,7 @@
 
 from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, IPvAnyNetwork
 from pydantic_settings import SettingsConfigDict
 
 from retailcare_shared.settings import PlatformSettings
@@ -22,6 +22,8 @@ DEFAULT_ROUTES = [
     Route(pattern="/api/v1/customers/*/service-plan", upstream="valuation-svc"),
     Route(pattern="/api/v1/customers", upstream="customer-svc"),
     Route(pattern="/api/v1/managers", upstream="customer-svc"),
+    Route(pattern="/api/v1/manager-assignments", upstream="customer-svc"),
+    Route(pattern="/api/v1/imports", upstream="customer-svc"),
     Route(pattern="/api/v1/orders", upstream="customer-svc"),
     Route(pattern="/api/v1/visits", upstream="customer-svc"),
     Route(pattern="/api/v1/visit-analytics", upstream="customer-svc"),
@@ -67,15 +69,29 @@ class Settings(PlatformSettings):
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    # A batch of 1,000 orders x 10 lines is about 1.6 MB of JSON.
+    # A batch of 1,000 orders x 10 lines is about 1.6 MB of JSON; an import file up to 200 MiB.
     max_body_bytes_by_path: dict[str, int] = Field(
-        default_factory=lambda: {"/api/v1/orders/batch": 8 * 1024 * 1024}
+        default_factory=lambda: {
+            "/api/v1/orders/batch": 8 * 1024 * 1024,
+            "/api/v1/imports": 200 * 1024 * 1024,
+        }
     )
+    # File uploads: any media type, streamed through to the service chunk by chunk (never held
+    # whole in memory), with their own timeout: the service checks and stages the whole file
+    # before it answers 202 (about 40 s for 500,000 shops).
+    streamed_paths: list[str] = Field(default_factory=lambda: ["/api/v1/imports"])
+    upload_timeout_seconds: float = Field(default=600.0, gt=0)
     # Per client (token subject); a role listed here overrides the default (most generous wins).
     rate_limit_default: RateLimit = RateLimit(rate=50, burst=100)
     rate_limits_by_role: dict[str, RateLimit] = Field(default_factory=dict)
-    # The public survey-token endpoints are also limited per client address.
-    rate_limit_public: RateLimit = RateLimit(rate=2, burst=10)
+    # The public survey-token endpoints are limited per client address and per token. Shops
+    # behind one carrier-grade NAT share an address, so the address limit is generous; the
+    # per-token one is what stops hammering one invitation.
+    rate_limit_public: RateLimit = RateLimit(rate=20, burst=100)
+    rate_limit_public_token: RateLimit = RateLimit(rate=1, burst=10)
+    # Networks of the load balancers / ingress in front of the gateway: only a peer inside one
+    # of them is believed about `X-Forwarded-For` (JSON list of CIDRs; empty: nobody is).
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=10.0, gt=0)
     cors_origins: list[str] = Field(default_factory=list)

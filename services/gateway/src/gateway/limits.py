@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass
@@ -45,6 +49,57 @@ class RateLimiter:
             self._buckets.move_to_end(key)
         wait = bucket.take(now)
         return 0 if wait == 0 else max(1, math.ceil(wait))
+
+
+def _parse_address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address from a socket peer or a forwarded hop (`[v6]:port` and `v4:port` accepted)."""
+    text = raw.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; networks are configured as IPv4.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def client_address(
+    peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[IPNetwork]
+) -> str:
+    """The client's address: `X-Forwarded-For` is believed only as far as trusted proxies added it.
+
+    The socket peer is the client unless it is a trusted proxy; then the hops are read from the
+    right (the nearest proxy's entry last) and the first one that is not a trusted proxy is the
+    client. Entries left of it were written by the client and may be forged, so they are never
+    used; an unreadable entry stops the walk at the proxy that passed it on.
+    """
+    if peer is None:
+        return "unknown"
+    current = _parse_address(peer)
+    if current is None:
+        return peer
+    hops = [hop for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    address = current
+    while any(address in network for network in trusted) and hops:
+        hop = _parse_address(hops.pop())
+        if hop is None:
+            break
+        address = hop
+    return str(address)
+
+
+def public_token(path: str, prefixes: Sequence[str]) -> str | None:
+    """The token of a public survey-link path (the segment after its prefix), if any."""
+    for prefix in prefixes:
+        if path.startswith(prefix):
+            token = path[len(prefix) :].partition("/")[0]
+            return token or None
+    return None
 
 
 @dataclass

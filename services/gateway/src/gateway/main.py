@@ -18,10 +18,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.config import Settings
-from gateway.limits import CircuitBreaker, RateLimiter
+from gateway.limits import CircuitBreaker, RateLimiter, client_address, public_token
 from gateway.openapi import fetch_documents, merge_documents
 from gateway.overview import build_overview
-from gateway.proxy import UpstreamFailure, forward
+from gateway.proxy import UpstreamFailure, forward, forward_upload
 from gateway.routing import match_upstream
 from gateway.upstream import UpstreamPool
 from retailcare_shared.app import install_common
@@ -55,6 +55,9 @@ class Gateway:
         self.pools = pools
         self.upstreams = settings.upstreams()
         self.limiter = RateLimiter()
+        # Addresses and survey tokens in their own table: a flood of made-up tokens evicts
+        # other tokens' buckets, never the authenticated clients'.
+        self.public_limiter = RateLimiter()
         self.breakers = {
             name: CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds)
             for name in self.upstreams
@@ -64,13 +67,25 @@ class Gateway:
         """The public survey-token endpoints need no token."""
         return any(path.startswith(prefix) for prefix in self.settings.public_prefixes)
 
+    def client_address(self, request: Request) -> str:
+        """The caller's address, through the configured trusted proxies only."""
+        return client_address(
+            request.client.host if request.client else None,
+            request.headers.getlist("x-forwarded-for"),
+            self.settings.trusted_proxies,
+        )
+
     def admit(self, request: Request, principal: Principal | None) -> None:
         """Apply the caller's rate limit (429 with Retry-After when exceeded)."""
         now = time.monotonic()
         if principal is None:
-            address = request.client.host if request.client else "unknown"
             limit = self.settings.rate_limit_public
-            wait = self.limiter.check(f"address:{address}", limit.rate, limit.burst, now)
+            address = self.client_address(request)
+            wait = self.public_limiter.check(f"address:{address}", limit.rate, limit.burst, now)
+            token = public_token(request.url.path, self.settings.public_prefixes)
+            if not wait and token is not None:
+                limit = self.settings.rate_limit_public_token
+                wait = self.public_limiter.check(f"token:{token}", limit.rate, limit.burst, now)
         else:
             limits = [
                 self.settings.rate_limits_by_role[role]
@@ -95,7 +110,16 @@ class Gateway:
                 f"{upstream} is failing; not forwarding for now", breaker.retry_after(now)
             )
         try:
-            response = await forward(request, self.pools[upstream], upstream)
+            if request.url.path in self.settings.streamed_paths:
+                response = await forward_upload(
+                    request,
+                    self.client,
+                    self.upstreams[upstream],
+                    upstream,
+                    self.settings.upload_timeout_seconds,
+                )
+            else:
+                response = await forward(request, self.pools[upstream], upstream)
         except UpstreamFailure:
             breaker.record_failure(time.monotonic())
             raise
@@ -153,7 +177,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
-    install_common(app, "gateway", settings.max_body_bytes, settings.max_body_bytes_by_path)
+    install_common(
+        app,
+        "gateway",
+        settings.max_body_bytes,
+        settings.max_body_bytes_by_path,
+        streamed_paths=settings.streamed_paths,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import httpx
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
@@ -121,6 +122,44 @@ async def forward(request: Request, pool: UpstreamPool, upstream: str) -> Respon
         background=BackgroundTask(answer.release),
     )
     response.raw_headers = raw_headers  # no content-length: the server sends it chunked
+    return response
+
+
+async def forward_upload(
+    request: Request, client: httpx.AsyncClient, base_url: str, upstream: str, timeout: float
+) -> Response:
+    """Stream a file upload to the upstream as it arrives, and its answer back.
+
+    The keep-alive pool writes a request body in one piece; an upload of up to hundreds of MB
+    goes through httpx instead, which sends the client's chunks on with flow control.
+    """
+    scope = request.scope
+    headers = [
+        (name, value) for name, value in forwarded_headers(scope) if name != b"content-length"
+    ]
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        headers.append((b"content-length", declared.encode()))
+    upstream_request = client.build_request(
+        request.method,
+        base_url + request_target(scope).decode("latin-1"),
+        headers=headers,
+        content=request.stream(),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+    )
+    try:
+        answer = await client.send(upstream_request, stream=True)
+    except httpx.TimeoutException:
+        raise GatewayTimeout(f"{upstream} did not answer in time") from None
+    except httpx.TransportError as error:
+        log.warning("upstream_unavailable", upstream=upstream, error=str(error))
+        raise UpstreamUnavailable(f"{upstream} is unavailable; retry shortly") from None
+    response = StreamingResponse(
+        answer.aiter_raw(), status_code=answer.status_code, background=BackgroundTask(answer.aclose)
+    )
+    response.raw_headers = [
+        (name, value) for name, value in answer.headers.raw if name.lower() not in HOP_BY_HOP_RAW
+    ]
     return response
 
 

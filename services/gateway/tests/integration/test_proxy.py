@@ -72,6 +72,19 @@ def upstream_app(seen: Seen) -> FastAPI:
 
         return StreamingResponse(chunks(), media_type="text/plain")
 
+    @app.post("/api/v1/imports")
+    async def upload(request: Request) -> Response:
+        chunks = [chunk async for chunk in request.stream()]
+        seen.requests.append(
+            {
+                "method": request.method,
+                "headers": request.scope["headers"],
+                "body": b"".join(chunks),
+                "chunks": len(chunks),
+            }
+        )
+        return Response(b'{"id":"job-1"}', status_code=202, media_type="application/json")
+
     @app.get("/api/v1/managers")
     async def closing(request: Request) -> Response:
         await record(request)
@@ -196,3 +209,56 @@ async def test_concurrent_requests_get_their_own_answers(upstream: tuple[str, Se
     assert answers == [(201, b'{"id":"c1"}')] * 40
     assert len(seen.requests) == 40
     assert len(seen.ports()) <= 4  # never more connections than the pool allows
+
+
+async def test_a_file_upload_is_streamed_through_with_its_media_type(
+    gateway: httpx.AsyncClient, upstream: tuple[str, Seen]
+) -> None:
+    _, seen = upstream
+    csv = "license_no,name\n" + "".join(f"L{index:08d},店{index}\n" for index in range(200_000))
+    data = csv.encode()  # about 3.5 MB: far over the JSON limit, and not JSON
+
+    async def parts() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 64 * 1024):
+            yield data[start : start + 64 * 1024]
+
+    response = await gateway.post(
+        "/api/v1/imports?kind=shops",
+        content=parts(),
+        headers={**bearer(["admin"]), "Content-Type": "text/csv; charset=utf-8"},
+    )
+
+    assert response.status_code == 202
+    assert response.json() == {"id": "job-1"}
+    received = seen.requests[0]
+    assert received["body"] == data
+    assert received["chunks"] > 1  # it arrived in pieces, not as one buffered body
+    assert dict(received["headers"])[b"content-type"] == b"text/csv; charset=utf-8"
+
+
+async def test_an_upload_over_its_limit_is_refused_at_the_gateway(
+    upstream: tuple[str, Seen],
+) -> None:
+    url, seen = upstream
+    upstreams: dict[str, Any] = {
+        f"{name}_svc_url": url for name in ("customer", "valuation", "complaint", "survey")
+    }
+    settings = Settings(
+        auth_jwt_secret=TEST_JWT_SECRET,
+        kafka_bootstrap_servers="unused:9092",
+        max_body_bytes_by_path={"/api/v1/imports": 10_000},
+        **upstreams,
+    )
+    async with (
+        running(create_app(settings)) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
+    ):
+        response = await client.post(
+            "/api/v1/imports?kind=shops",
+            content=b"x" * 20_000,
+            headers={**bearer(["admin"]), "Content-Type": "text/csv"},
+        )
+
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert seen.requests == []

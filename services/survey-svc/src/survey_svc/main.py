@@ -43,6 +43,7 @@ definition = ServiceDefinition(
                 "customer.manager_assigned": readmodel.on_manager_assigned,
                 "valuation.customer_classified": readmodel.on_classified,
                 "complaint.filed": readmodel.on_complaint_filed,
+                "complaint.customer_attached": readmodel.on_complaint_customer_attached,
                 "complaint.resolved": callback_handlers.on_complaint_resolved,
             },
         )

@@ -1,9 +1,12 @@
 """Results on a constructed set of responses, improvement actions, hidden-dissatisfaction alerts."""
 
+import csv
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -157,6 +160,39 @@ async def test_hand_computed_results_actions_and_alerts(
     assert rebuilt.json() == body
     manager = bearer(["customer_manager"], sub="m", manager_id=str(uuid.uuid4()))
     assert (await http.get(f"{campaign}/results", headers=manager)).status_code == 403
+
+    # The same figures as downloads: per item and per rating item (the total, then each
+    # district), and per group.
+    items = await http.get(f"{campaign}/results/export?table=items&by=district", headers=ANALYST)
+    assert items.status_code == 200 and items.content.startswith("\ufeff".encode())
+    item_rows = list(csv.DictReader(io.StringIO(items.content.decode("utf-8-sig"))))
+    assert [(row["district"], row["item_code"]) for row in item_rows] == [
+        ("(total)", "q1"),
+        ("(total)", "q2"),
+        ("A", "q1"),
+        ("A", "q2"),
+        ("B", "q1"),
+        ("B", "q2"),
+    ]
+    assert float(item_rows[0]["mean_gap"]) == pytest.approx(q1["mean_gap"])
+    assert float(item_rows[0]["ci_low"]) == pytest.approx(q1["ci_low"])
+    assert float(item_rows[2]["mean_gap"]) == pytest.approx(-1.5)
+    ratings = await http.get(f"{campaign}/results/export?table=ratings", headers=ANALYST)
+    (rating_row,) = csv.DictReader(io.StringIO(ratings.content.decode("utf-8-sig")))
+    assert rating_row["scope"] == "(total)" and rating_row["item_code"] == "r1"
+    assert [rating_row[f"answer_{value}"] for value in "12345"] == ["0", "1", "1", "1", "1"]
+    workbook = await http.get(
+        f"{campaign}/results/export?table=groups&by=district&format=xlsx", headers=ANALYST
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content))["survey-groups"]
+    header, *group_rows = list(sheet.iter_rows(values_only=True))
+    assert header[:3] == ("district", "invited", "responded") and "empathy" in header
+    assert [row[:3] for row in group_rows] == [("(total)", 6, 4), ("A", 4, 2), ("B", 2, 2)]
+    assert group_rows[0][header.index("servqual_score")] == pytest.approx(-2 / 3)
+    refused = await http.get(f"{campaign}/results/export", headers=manager)
+    assert refused.status_code == 403
+    unknown_table = await http.get(f"{campaign}/results/export?table=raw", headers=ANALYST)
+    assert unknown_table.status_code == 422 and "table" in unknown_table.text
 
     # Improvement actions, tracked to done.
     both = await http.post(

@@ -385,7 +385,23 @@ async def test_orders_complaints_violations_to_classes_quadrants_reasons_and_eve
     )
     assert latest.json()["run_id"] == rerun["id"]
     history = await service.http.get(f"/api/v1/customers/{top}/valuation-history", headers=ANALYST)
-    assert [item["run_id"] for item in history.json()] == [rerun["id"], run_id]
+    assert [item["run_id"] for item in history.json()["items"]] == [rerun["id"], run_id]
+    assert history.json()["next_cursor"] is None
+    first_page = (
+        await service.http.get(
+            f"/api/v1/customers/{top}/valuation-history?limit=1", headers=ANALYST
+        )
+    ).json()
+    second_page = (
+        await service.http.get(
+            f"/api/v1/customers/{top}/valuation-history",
+            params={"limit": 1, "cursor": first_page["next_cursor"]},
+            headers=ANALYST,
+        )
+    ).json()
+    assert [item["run_id"] for item in first_page["items"]] == [rerun["id"]]
+    assert [item["run_id"] for item in second_page["items"]] == [run_id]
+    assert second_page["next_cursor"] is None
 
     # A concurrent run of the same period and county is refused.
     async with service.database.transaction() as session:
@@ -537,7 +553,17 @@ async def test_value_models_are_versioned_validated_and_one_is_active(
     activated = await service.http.post("/api/v1/value-models/2/activate", headers=ADMIN)
     assert activated.json()["active"] is True
     versions = (await service.http.get("/api/v1/value-models", headers=ANALYST)).json()
-    assert [(m["version"], m["active"]) for m in versions] == [(2, True), (1, False)]
+    assert [(m["version"], m["active"]) for m in versions["items"]] == [(2, True), (1, False)]
+    assert versions["next_cursor"] is None
+    newest = (await service.http.get("/api/v1/value-models?limit=1", headers=ANALYST)).json()
+    older = (
+        await service.http.get(
+            "/api/v1/value-models",
+            params={"limit": 1, "cursor": newest["next_cursor"]},
+            headers=ANALYST,
+        )
+    ).json()
+    assert [m["version"] for m in newest["items"] + older["items"]] == [2, 1]
     assert (
         await service.http.post("/api/v1/value-models/9/activate", headers=ADMIN)
     ).status_code == 404

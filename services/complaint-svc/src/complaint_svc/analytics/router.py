@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 
-from complaint_svc.analytics import service
+from complaint_svc.analytics import service, tables
 from complaint_svc.analytics.repository import Window
 from complaint_svc.analytics.schemas import (
     CandidatesOut,
@@ -21,6 +22,7 @@ from complaint_svc.complaints.access import ANALYSTS
 from complaint_svc.context import ComplaintContext, request_context
 from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.db import DbSession
+from retailcare_shared.exports import EXPORT_RESPONSES, ExportFormat, Table, batched, download
 from retailcare_shared.problems import InvalidInput
 from retailcare_shared.workdays import COMPANY_TIME_ZONE
 
@@ -99,6 +101,51 @@ async def trend(
 ) -> TrendOut:
     """Complaint rate per month or quarter with change and classification."""
     return await service.trend(session, window, by, granularity)
+
+
+ExportFormatQuery = Annotated[ExportFormat, Query(alias="format")]
+
+
+def _download(name: str, table: tables.Flat, export_format: ExportFormat) -> StreamingResponse:
+    headers, rows = table
+    return download(Table(name, headers, batched(rows)), export_format)
+
+
+@router.get("/rate/export", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+async def export_rate(
+    session: DbSession,
+    window: AnalyticsWindow,
+    by: Dimension | None = None,
+    export_format: ExportFormatQuery = ExportFormat.csv,
+) -> StreamingResponse:
+    """The complaint-rate table (per group, then the total) as a CSV or XLSX download."""
+    answer = await service.complaint_rate(session, window, by)
+    return _download("complaint-rate", tables.rate_table(answer), export_format)
+
+
+@router.get("/concentration/export", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+async def export_concentration(
+    session: DbSession,
+    window: AnalyticsWindow,
+    by: Literal["service_item", "category"] = "service_item",
+    export_format: ExportFormatQuery = ExportFormat.csv,
+) -> StreamingResponse:
+    """The Pareto table as a CSV or XLSX download."""
+    answer = await service.concentration(session, window, by)
+    return _download("complaint-concentration", tables.concentration_table(answer), export_format)
+
+
+@router.get("/trend/export", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+async def export_trend(
+    session: DbSession,
+    window: AnalyticsWindow,
+    granularity: Literal["month", "quarter"] = "month",
+    by: Dimension | None = None,
+    export_format: ExportFormatQuery = ExportFormat.csv,
+) -> StreamingResponse:
+    """The trend (a row per group and period) as a CSV or XLSX download."""
+    answer = await service.trend(session, window, by, granularity)
+    return _download("complaint-trend", tables.trend_table(answer), export_format)
 
 
 @router.get("/overview", response_model=OverviewOut)

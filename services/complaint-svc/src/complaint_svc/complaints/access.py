@@ -10,6 +10,7 @@ from complaint_svc.complaints.models import Complaint
 from complaint_svc.complaints.schemas import ComplaintOut
 from complaint_svc.readmodel.models import Shop
 from retailcare_shared.auth import PERSONAL_DATA_ROLES, Principal
+from retailcare_shared.exports import Row
 from retailcare_shared.privacy import mask_name, mask_phone
 
 READERS = ("call_center", "supervisor", "customer_manager", "analyst")
@@ -43,3 +44,45 @@ def shape(complaint: Complaint, principal: Principal) -> dict[str, Any]:
         data["complainant_name"] = mask_name(complaint.complainant_name)
         data["complainant_phone"] = mask_phone(complaint.complainant_phone)
     return data
+
+
+# The columns of `GET /complaints/export`: the API's field names, so a download and the JSON agree.
+EXPORT_COLUMNS = (
+    "ref",
+    "status",
+    "filed_at",
+    "channel",
+    "complainant_type",
+    "complainant_name",
+    "complainant_phone",
+    "customer_id",
+    "customer_verified",
+    "county",
+    "district",
+    "category",
+    "service_item",
+    "priority",
+    "company_responsible",
+    "description",
+    "received_by",
+    "assignee",
+    "acknowledge_due_at",
+    "resolve_due_at",
+    "overdue",
+    "is_repeat",
+    "repeat_of",
+    "reopen_count",
+    "resolution",
+    "root_cause",
+    "callback_satisfied",
+    "id",
+)
+
+
+def export_row(complaint: Complaint, masked: bool) -> Row:
+    """A complaint as an export row (EXPORT_COLUMNS), contact masked when `masked`."""
+    row = [getattr(complaint, column) for column in EXPORT_COLUMNS]
+    if masked:
+        row[5] = mask_name(complaint.complainant_name)
+        row[6] = mask_phone(complaint.complainant_phone)
+    return row

@@ -21,3 +21,17 @@ class TransitionConflict(Conflict):
         super().__init__(
             f"cannot {action} a complaint in status {status}", action=action, current_status=status
         )
+
+
+class CustomerAlreadyAttached(Conflict):
+    """The complaint already names a shop (attaching is for complaints filed without one)."""
+
+    type_slug = "customer-already-attached"
+
+    def __init__(self, complaint_id: object) -> None:
+        super().__init__(
+            f"complaint {complaint_id} already names a shop",
+            errors=[
+                {"field": "customer_id", "rule": "already_set", "message": "already names a shop"}
+            ],
+        )

@@ -41,3 +41,9 @@ def next_status(status: str, action: Action) -> Status:
 def is_handover(status: str, current_assignee: str | None) -> bool:
     """An assignment while someone already holds the complaint is a handover (needs a note)."""
     return current_assignee is not None and status in {"assigned", "in_progress"}
+
+
+def check_escalatable(status: str) -> None:
+    """A manual escalation is for a complaint still being handled (TransitionNotAllowed else)."""
+    if status not in OPEN_STATUSES:
+        raise TransitionNotAllowed("escalate", status)

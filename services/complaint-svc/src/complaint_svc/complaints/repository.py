@@ -198,14 +198,9 @@ async def add_timeline(session: AsyncSession, entries: Sequence[dict[str, Any]])
         await session.execute(insert(TimelineEntry), list(entries))
 
 
-async def timeline(session: AsyncSession, complaint_id: uuid.UUID) -> Sequence[TimelineEntry]:
-    """The complaint's timeline, oldest first."""
-    result = await session.scalars(
-        select(TimelineEntry)
-        .where(TimelineEntry.complaint_id == complaint_id)
-        .order_by(TimelineEntry.id)
-    )
-    return result.all()
+def timeline(complaint_id: uuid.UUID) -> Select[Any]:
+    """The complaint's timeline entries (paging, oldest first, applied by the caller)."""
+    return select(TimelineEntry).where(TimelineEntry.complaint_id == complaint_id)
 
 
 def local_day_start(day: date) -> datetime:

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import Select, select
 
 from complaint_svc.complaints import repository, service
-from complaint_svc.complaints.access import HANDLERS, READERS, scoped, shape
+from complaint_svc.complaints.access import (
+    EXPORT_COLUMNS,
+    HANDLERS,
+    READERS,
+    export_row,
+    scoped,
+    sees_personal_data,
+    shape,
+)
 from complaint_svc.complaints.catalogue import ServiceItem
 from complaint_svc.complaints.exceptions import ComplaintNotFound
 from complaint_svc.complaints.lifecycle import Status
-from complaint_svc.complaints.models import Complaint
+from complaint_svc.complaints.models import Complaint, TimelineEntry
 from complaint_svc.complaints.schemas import (
     AssignIn,
+    AttachCustomerIn,
     CaseAnalysisIn,
     CaseAnalysisOut,
     CategoryOut,
     CloseIn,
     ComplaintIn,
     ComplaintOut,
+    EscalateIn,
     NoteIn,
     ReopenIn,
     ResolveIn,
@@ -34,6 +45,7 @@ from complaint_svc.complaints.schemas import (
 from complaint_svc.context import ComplaintContext, request_context
 from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.db import DbConnection, DbSession, get_database
+from retailcare_shared.exports import EXPORT_RESPONSES, ExportFormat, Table, download, streamed
 from retailcare_shared.http import Page, PageParams, check_if_match, etag, keyset_page, make_page
 from retailcare_shared.http import page_params as read_page_params
 from retailcare_shared.idempotency import Answer, IdempotencyKey
@@ -113,18 +125,50 @@ async def file_complaint(
             },
         )
 
-    answer = await service.file_complaint(connection, context, body, principal.sub, key, answer_for)
+    answer = await service.file_complaint(
+        connection, context, body, principal.sub, key, answer_for, filer_county=principal.county
+    )
     get_database(request).outbox_committed()
     return answer.response()
 
 
-@router.get("/categories", response_model=list[CategoryOut])
-async def categories(principal: Reader, context: Context) -> list[CategoryOut]:
-    """The category catalogue."""
-    return [
-        CategoryOut(code=code, group=group, label=label)
-        for code, (group, label) in context.catalogue.items()
-    ]
+@router.get("/categories", response_model=Page[CategoryOut])
+async def categories(principal: Reader, context: Context) -> Page[CategoryOut]:
+    """The category catalogue, whole: a configured handful, so one page (`next_cursor` null)."""
+    return Page(
+        items=[
+            CategoryOut(code=code, group=group, label=label)
+            for code, (group, label) in context.catalogue.items()
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The filters of the complaint list and its export (query parameters)."""
+
+    customer_id: uuid.UUID | None = None
+    status: Status | None = None
+    category: Annotated[str | None, Query(max_length=64)] = None
+    service_item: ServiceItem | None = None
+    assignee: Annotated[str | None, Query(max_length=100)] = None
+    received_by: Annotated[str | None, Query(max_length=100)] = None
+    overdue: bool | None = None
+    from_date: Annotated[date | None, Query(alias="from")] = None
+    to_date: Annotated[date | None, Query(alias="to")] = None
+    county: Annotated[str | None, Query(max_length=100)] = None
+    district: Annotated[str | None, Query(max_length=100)] = None
+
+    def __post_init__(self) -> None:
+        if self.from_date and self.to_date and self.from_date > self.to_date:
+            raise InvalidInput("from", "before_to", "must not be after `to`")
+
+    def query(self, principal: Principal) -> Select[tuple[Complaint]]:
+        """The caller's complaints that pass the filters."""
+        return repository.filtered(scoped(select(Complaint), principal), **asdict(self))
+
+
+Filters = Annotated[ListFilters, Depends()]
 
 
 @router.get("", response_model=Page[ComplaintOut])
@@ -132,39 +176,30 @@ async def list_complaints(
     session: DbSession,
     principal: Reader,
     params: Annotated[PageParams, Depends(read_page_params)],
-    customer_id: uuid.UUID | None = None,
-    status: Status | None = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
-    service_item: ServiceItem | None = None,
-    assignee: Annotated[str | None, Query(max_length=100)] = None,
-    received_by: Annotated[str | None, Query(max_length=100)] = None,
-    overdue: bool | None = None,
-    from_date: Annotated[date | None, Query(alias="from")] = None,
-    to_date: Annotated[date | None, Query(alias="to")] = None,
-    county: Annotated[str | None, Query(max_length=100)] = None,
-    district: Annotated[str | None, Query(max_length=100)] = None,
+    filters: Filters,
 ) -> Page[Any]:
     """Search complaints (newest first), within the caller's scope."""
-    if from_date and to_date and from_date > to_date:
-        raise InvalidInput("from", "before_to", "must not be after `to`")
-    statement = repository.filtered(
-        scoped(select(Complaint), principal),
-        customer_id=customer_id,
-        status=status,
-        category=category,
-        service_item=service_item,
-        assignee=assignee,
-        received_by=received_by,
-        overdue=overdue,
-        from_date=from_date,
-        to_date=to_date,
-        county=county,
-        district=district,
-    )
-    rows = (
-        await session.scalars(keyset_page(statement, [Complaint.seq], params, descending=True))
-    ).all()
+    statement = keyset_page(filters.query(principal), [Complaint.seq], params, descending=True)
+    rows = (await session.scalars(statement)).all()
     return make_page(rows, params, lambda row: (row.seq,), shape=lambda row: shape(row, principal))
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses=EXPORT_RESPONSES,
+)
+async def export_complaints(
+    request: Request,
+    principal: Reader,
+    filters: Filters,
+    export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.csv,
+) -> StreamingResponse:
+    """Every complaint of the list's filters (newest first) as a CSV or XLSX download."""
+    masked = not sees_personal_data(principal)
+    statement = filters.query(principal).order_by(Complaint.seq.desc())
+    rows = streamed(get_database(request), statement, lambda row: export_row(row[0], masked))
+    return download(Table("complaints", EXPORT_COLUMNS, rows), export_format)
 
 
 @router.get("/by-ref/{ref}", response_model=ComplaintOut)
@@ -186,10 +221,16 @@ async def get_complaint(complaint: Readable, principal: Reader) -> Response:
     return _respond(complaint, principal)
 
 
-@router.get("/{complaint_id}/timeline", response_model=list[TimelineOut])
-async def get_timeline(complaint: Readable, session: DbSession) -> list[Any]:
-    """Every action on the complaint with actor, time and note."""
-    return list(await repository.timeline(session, complaint.id))
+@router.get("/{complaint_id}/timeline", response_model=Page[TimelineOut])
+async def get_timeline(
+    complaint: Readable,
+    session: DbSession,
+    params: Annotated[PageParams, Depends(read_page_params)],
+) -> Page[Any]:
+    """Every action on the complaint with actor, time and note, oldest first."""
+    statement = keyset_page(repository.timeline(complaint.id), [TimelineEntry.id], params)
+    rows = (await session.scalars(statement)).all()
+    return make_page(rows, params, lambda row: (row.id,))
 
 
 @router.post("/{complaint_id}/assign", response_model=ComplaintOut)
@@ -250,6 +291,51 @@ async def reopen(
     response = _respond(complaint, principal)
     response.headers["Repeat-Complaint-Id"] = str(repeat.id)
     return response
+
+
+@router.post("/{complaint_id}/customer", response_model=ComplaintOut)
+async def attach_customer(
+    body: AttachCustomerIn,
+    complaint: Handled,
+    session: DbSession,
+    principal: Handler,
+    context: Context,
+) -> Response:
+    """Name the shop of a complaint filed without one (409 when it already names one)."""
+    await service.attach_customer(
+        session,
+        context,
+        complaint,
+        customer_id=body.customer_id,
+        note=body.note,
+        actor=principal.sub,
+        scope_county=None if principal.is_admin else principal.county,
+    )
+    return _respond(complaint, principal)
+
+
+@router.post("/{complaint_id}/escalate", response_model=ComplaintOut)
+async def escalate(
+    body: EscalateIn,
+    complaint_id: uuid.UUID,
+    session: DbSession,
+    principal: Supervisor,
+    context: Context,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A supervisor escalates an open complaint to a named person (complaint.escalated)."""
+    complaint = await _load(session, principal, complaint_id, lock=True)
+    if if_match is not None:
+        check_if_match(if_match, complaint.version)
+    await service.escalate(
+        session,
+        context,
+        complaint,
+        escalated_to=body.escalated_to,
+        note=body.note,
+        actor=principal.sub,
+    )
+    return _respond(complaint, principal)
 
 
 @router.post("/{complaint_id}/notes", status_code=201, response_model=ComplaintOut)

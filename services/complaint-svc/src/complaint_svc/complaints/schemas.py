@@ -25,7 +25,8 @@ class ComplaintIn(InputModel):
     company_responsible: bool | None = None
     description: str = Field(min_length=5, max_length=4000)
     priority: Priority = "normal"
-    received_by: str | None = Field(default=None, min_length=1, max_length=100)
+    # 首问负责制 needs a named person: the staff id of whoever took it, never a service token.
+    received_by: str = Field(min_length=1, max_length=100)
     repeat_of: uuid.UUID | None = None
 
 
@@ -59,6 +60,20 @@ class NoteIn(InputModel):
     """A note on the timeline."""
 
     text: str = Field(min_length=1, max_length=4000)
+
+
+class AttachCustomerIn(InputModel):
+    """Name the shop of a complaint filed without one."""
+
+    customer_id: uuid.UUID
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class EscalateIn(InputModel):
+    """A supervisor's manual escalation to a named person."""
+
+    escalated_to: str = Field(min_length=1, max_length=100)
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class StartIn(InputModel):

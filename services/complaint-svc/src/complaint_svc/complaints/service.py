@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaint_svc.complaints import repository
 from complaint_svc.complaints.catalogue import default_company_responsible
-from complaint_svc.complaints.exceptions import TransitionConflict
+from complaint_svc.complaints.exceptions import CustomerAlreadyAttached, TransitionConflict
 from complaint_svc.complaints.lifecycle import (
     Action,
     TransitionNotAllowed,
+    check_escalatable,
     is_handover,
     next_status,
 )
@@ -24,9 +25,12 @@ from complaint_svc.complaints.repeats import chain_root, find_repeat_root
 from complaint_svc.complaints.schemas import CaseAnalysisIn, ComplaintIn
 from complaint_svc.context import ComplaintContext
 from complaint_svc.deadlines.calendar import due_times
+from complaint_svc.readmodel.models import Shop
 from retailcare_shared.events import (
     ComplaintAssigned,
     ComplaintClosed,
+    ComplaintCustomerAttached,
+    ComplaintEscalated,
     ComplaintFiled,
     ComplaintReopened,
     ComplaintResolved,
@@ -96,8 +100,8 @@ async def _log(
     await repository.add_timeline(session, [entry])
 
 
-def filed_event(complaint: Complaint) -> ComplaintFiled:
-    """The complaint.filed payload of a new complaint."""
+def filed_event(complaint: Complaint, *, reopened_from: uuid.UUID | None = None) -> ComplaintFiled:
+    """The complaint.filed payload of a new complaint (`reopened_from`: a reopen's repeat row)."""
     return ComplaintFiled(
         complaint_id=complaint.id,
         customer_id=complaint.customer_id,
@@ -111,6 +115,7 @@ def filed_event(complaint: Complaint) -> ComplaintFiled:
         priority=complaint.priority,
         filed_at=complaint.filed_at,
         due_at=complaint.resolve_due_at,
+        reopened_from=reopened_from,
     )
 
 
@@ -167,6 +172,8 @@ async def file_complaint(
     actor: str,
     key: RequestKey,
     answer_for: Callable[[Complaint], Answer],
+    *,
+    filer_county: str | None = None,
 ) -> Answer:
     """Intake: validate the category, detect a repeat, set deadlines, record complaint.filed.
 
@@ -174,7 +181,8 @@ async def file_complaint(
     `repeat_of` reads the named complaint first), then one statement writing the idempotency key
     with `answer_for`'s answer, the row, its timeline entry and the outbox event — atomic, so it
     is the request's whole transaction. A key another request already holds writes nothing: its
-    stored answer is replayed (or 422 for another body).
+    stored answer is replayed (or 422 for another body). A complaint whose shop is not known takes
+    the county of a county-scoped filer (`filer_county`), so that county's staff see it.
     """
     if body.category not in context.catalogue:
         raise InvalidInput("category", "catalogue", "not a code of the category catalogue")
@@ -207,7 +215,7 @@ async def file_complaint(
         fields={
             "customer_id": body.customer_id,
             "customer_verified": shop is not None,
-            "county": shop.county if shop else None,
+            "county": shop.county if shop else filer_county,
             "district": shop.district if shop else None,
             "complainant_type": body.complainant_type,
             "complainant_name": body.complainant_name,
@@ -218,7 +226,7 @@ async def file_complaint(
             "company_responsible": company_responsible,
             "description": body.description,
             "priority": body.priority,
-            "received_by": body.received_by or actor,
+            "received_by": body.received_by,
             "assignee": None,
             "status": "received",
             "is_repeat": root is not None,
@@ -394,6 +402,13 @@ async def reopen(
     previous = _transition(complaint, "reopen")
     now = now_utc()
     complaint.reopen_count += 1
+    # Handling starts over: fresh deadlines from now, and a breach of them escalates again (the
+    # earlier breach stays on the timeline), so the sweeper does not escalate it at once.
+    deadlines = due_times(now, complaint.priority, context.policy, context.calendar)
+    complaint.acknowledge_due_at = deadlines.acknowledge_due_at
+    complaint.resolve_due_at = deadlines.resolve_due_at
+    complaint.resolve_escalated_at = None
+    complaint.overdue = False
     if callback_satisfied is not None:
         complaint.callback_satisfied = callback_satisfied
     repeat = await _new_complaint(
@@ -452,9 +467,92 @@ async def reopen(
         context,
         complaint,
         ComplaintReopened(complaint_id=complaint.id, reason=reason, repeat_complaint_id=repeat.id),
-        filed_event(repeat),
+        filed_event(repeat, reopened_from=complaint.id),
     )
     return repeat
+
+
+async def attach_customer(
+    session: AsyncSession,
+    context: ComplaintContext,
+    complaint: Complaint,
+    *,
+    customer_id: uuid.UUID,
+    note: str | None,
+    actor: str,
+    scope_county: str | None,
+) -> None:
+    """Name the shop of a complaint filed without one; county and district follow the shop."""
+    if complaint.customer_id is not None:
+        raise CustomerAlreadyAttached(complaint.id)
+    # Held to commit like the snapshot handler's: a snapshot of this shop cannot slip between
+    # reading it and writing its county onto the complaint.
+    await repository.lock_shop_snapshot(session, customer_id)
+    shop = await session.get(Shop, customer_id)
+    if shop is None or not shop.known or (scope_county and shop.county != scope_county):
+        # Out of the caller's county reads the same as unknown: shop ids cannot be probed.
+        raise InvalidInput("customer_id", "unknown_shop", "no such shop in the caller's scope")
+    now = now_utc()
+    complaint.customer_id = customer_id
+    complaint.customer_verified = True
+    complaint.county = shop.county
+    complaint.district = shop.district
+    complaint.version += 1
+    await _log(
+        session,
+        complaint,
+        actor=actor,
+        action="attach_customer",
+        at=now,
+        from_status=complaint.status,
+        note=note,
+        details={"customer_id": str(customer_id)},
+    )
+    # Keyed by the complaint, like its complaint.filed was: consumers see the two in order.
+    await record_events(
+        session,
+        [
+            context.recorder.envelope(
+                ComplaintCustomerAttached(
+                    complaint_id=complaint.id, customer_id=customer_id, attached_by=actor
+                ),
+                subject=str(complaint.id),
+            )
+        ],
+    )
+
+
+async def escalate(
+    session: AsyncSession,
+    context: ComplaintContext,
+    complaint: Complaint,
+    *,
+    escalated_to: str,
+    note: str | None,
+    actor: str,
+) -> None:
+    """A supervisor's manual escalation of an open complaint to a named person."""
+    try:
+        check_escalatable(complaint.status)
+    except TransitionNotAllowed as error:
+        raise TransitionConflict(error.action, error.status) from None
+    complaint.version += 1
+    await _log(
+        session,
+        complaint,
+        actor=actor,
+        action="escalate",
+        at=now_utc(),
+        from_status=complaint.status,
+        note=note or "manual",
+        details={"escalated_to": escalated_to, "reason": "manual"},
+    )
+    await _record(
+        session,
+        context,
+        complaint,
+        ComplaintEscalated(complaint_id=complaint.id, reason="manual", escalated_to=escalated_to),
+    )
 
 
 async def add_note(session: AsyncSession, complaint: Complaint, *, text: str, actor: str) -> None:

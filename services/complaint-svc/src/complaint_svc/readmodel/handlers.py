@@ -1,4 +1,5 @@
-"""Consumed events: customer and valuation events → shop read model; callbacks → complaints."""
+"""Consumed events: customer and valuation events → shop read model; callbacks and erasures →
+complaints."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaint_svc.complaints import repository, service
+from complaint_svc.complaints.models import Complaint
 from complaint_svc.context import session_context
 from complaint_svc.readmodel.models import PLACEHOLDER_STATUS, PLACEHOLDER_VERSION, Shop
 from retailcare_shared.events import (
     CustomerManagerAssigned,
+    CustomerPersonalDataErased,
     CustomerSnapshot,
     CustomerStatusChanged,
     Envelope,
@@ -104,6 +107,25 @@ async def on_manager_assigned(session: AsyncSession, envelope: Envelope, payload
         return
     await session.execute(
         update(Shop).where(Shop.customer_id == customer_id).values(manager_id=event.manager_id)
+    )
+
+
+async def on_personal_data_erased(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
+    """customer.personal_data_erased: blank the shop's complainant contacts (PIPL erasure).
+
+    Only retailer complaints: their complainant is the shop's owner or staff, whose data the
+    erasure covers; a consumer complaining about the shop is another person, still called back.
+    Idempotent: a second delivery finds nothing left to blank.
+    """
+    event: CustomerPersonalDataErased = payload
+    await session.execute(
+        update(Complaint)
+        .where(
+            Complaint.customer_id == event.customer_id,
+            Complaint.complainant_type == "retailer",
+            (Complaint.complainant_name.is_not(None)) | (Complaint.complainant_phone.is_not(None)),
+        )
+        .values(complainant_name=None, complainant_phone=None, version=Complaint.version + 1)
     )
 
 

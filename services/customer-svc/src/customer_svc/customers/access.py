@@ -36,6 +36,14 @@ def sees_personal(principal: Principal, manager_id: uuid.UUID | None) -> bool:
     return principal.has("customer_manager") and manager_id == principal.manager_id
 
 
+def may_search_owner(principal: Principal) -> bool:
+    """Whether `q` may match owner names: only roles that see owners' names (a manager only
+    ever searches their own shops, whose owners they see); an analyst's `q` skips them."""
+    return principal.has(*PERSONAL_DATA_ROLES) or (
+        principal.has("customer_manager") and principal.manager_id is not None
+    )
+
+
 def scoped(statement: Select[Any], principal: Principal) -> Select[Any]:
     """Restrict a query over customers to the shops the caller may see."""
     if principal.is_admin:

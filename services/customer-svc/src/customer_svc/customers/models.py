@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
@@ -68,13 +69,46 @@ class Customer(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Character pairs, pinyin and initials of name, address and owner (customers/search_terms.py);
+    # rewritten by the service on every write of those fields.
+    # Never loaded with the shop (only the index reads them).
+    search_terms: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default="{}", deferred=True, deferred_raiseload=True
+    )
 
     __table_args__ = (
         Index("ix_customers_manager", "manager_id"),
         Index("ix_customers_county_district", "county", "district"),
         Index("ix_customers_phones", "phones", postgresql_using="gin"),
         Index("ix_customers_value_class", "value_class"),
+        Index(
+            "ix_customers_search_terms",
+            "search_terms",
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        ),
+        # The order of a text search within a relevance tier (repository.text_search).
+        Index("ix_customers_name_length", func.char_length(name), license_no),
     )
+
+
+class CustomerSearchKey(Base):
+    """One character pair of a shop's name, address or owner name, with the best relevance tier
+    it has there: a 2-character search reads a page of these in order from the primary key.
+
+    Written only by the `customer_search_keys_insert` and `_update` triggers (migration 0003) from
+    `customers.search_terms`, so every writer of shops (service, bulk import) keeps it current.
+    """
+
+    __tablename__ = "customer_search_keys"
+
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    tier: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    name_length: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    license_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+
+    __table_args__ = (Index("ix_customer_search_keys_customer", "customer_id"),)
 
 
 class CustomerVersion(Base):

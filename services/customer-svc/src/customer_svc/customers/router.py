@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from customer_svc.common.clock import end_of_business_day
 from customer_svc.customers import repository, service
-from customer_svc.customers.access import can_see, scoped, sees_personal
+from customer_svc.customers.access import can_see, may_search_owner, scoped, sees_personal
 from customer_svc.customers.dependencies import ReadableCustomer, WritableCustomer, not_found
 from customer_svc.customers.models import Customer, CustomerVersion, ViolationRecord
 from customer_svc.customers.rules import mask_changes, mask_personal
@@ -46,7 +46,9 @@ Registrar = Annotated[Principal, Depends(require_roles("supervisor", "customer_m
 Editor = Annotated[Principal, Depends(require_roles("supervisor", "customer_manager"))]
 Supervisor = Annotated[Principal, Depends(require_roles("supervisor"))]
 Admin = Annotated[Principal, Depends(require_roles())]
-ViolationRecorder = Annotated[Principal, Depends(require_roles("supervisor", "customer_manager"))]
+# Violations make a problem customer whatever its score: market supervision's finding, so not
+# recorded by the shop's own manager (403, like any role that may never do it).
+ViolationRecorder = Annotated[Principal, Depends(require_roles("supervisor"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(description="the ETag of the version you read")]
 
@@ -108,11 +110,11 @@ async def search_customers(
     business_format: BusinessFormat | None = None,
     market_type: MarketType | None = None,
 ) -> Page[CustomerOut]:
-    """Search and filter shops the caller may see; `phone` is the call centre's caller lookup."""
+    """Search and filter shops the caller may see; `phone` is the call centre's caller lookup;
+    `q` (name, address or owner-name fragment, pinyin or initials) is ranked by relevance."""
     if phone is not None and not sees_personal(user, None):
         raise InvalidInput("phone", "forbidden_for_role", "your role may not search by phone")
     filters = {
-        "q": q,
         "license_no": license_no,
         "phone": service.normalize_phone(phone) if phone else None,
         "county": county,
@@ -123,8 +125,19 @@ async def search_customers(
         "business_format": business_format,
         "market_type": market_type,
     }
-    statement = keyset_page(scoped(repository.search(filters), user), [Customer.license_no], params)
-    rows = (await session.scalars(statement)).all()
+    statement = scoped(repository.search(filters), user)
+    if q:  # ranked by relevance; each row is (shop, relevance, name length)
+        ranked_search = repository.text_search(
+            statement, q, params, owner_names=may_search_owner(user)
+        )
+        ranked = (await session.execute(ranked_search)).all()
+        return make_page(
+            ranked,
+            params,
+            lambda row: (row.relevance, row.name_length, row[0].license_no),
+            shape=lambda row: shape(row[0], user),
+        )
+    rows = (await session.scalars(keyset_page(statement, [Customer.license_no], params))).all()
     return make_page(
         rows, params, lambda row: (row.license_no,), shape=lambda row: shape(row, user)
     )
@@ -247,33 +260,40 @@ async def assign_manager(
     user: Supervisor,
     if_match: IfMatch = None,
 ) -> CustomerOut:
-    """Assign the shop to a customer manager (history kept); emits `customer.manager_assigned`."""
+    """Assign the shop to a customer manager (history kept); emits `customer.manager_assigned`.
+
+    If-Match is optional; a stale one is 412."""
     updated = await service.assign_manager(
         session, request.app.state.events, user, customer, body, if_match
     )
     return respond(updated, user, response)
 
 
-@router.get("/{customer_id}/manager-assignments", response_model=list[AssignmentOut])
+@router.get("/{customer_id}/manager-assignments", response_model=Page[AssignmentOut])
 async def manager_assignments(
-    customer: ReadableCustomer, session: DbSession, user: CurrentUser
-) -> list[ManagerAssignment]:
+    customer: ReadableCustomer, session: DbSession, user: CurrentUser, params: Paging
+) -> Page[Any]:
     """Every assignment of the shop, newest first."""
-    return list(await repository.assignments(session, customer.id))
+    statement = keyset_page(
+        repository.assignments(customer.id), [ManagerAssignment.id], params, descending=True
+    )
+    rows = (await session.scalars(statement)).all()
+    return make_page(rows, params, lambda row: (row.id,))
 
 
 @router.post("/{customer_id}/erase-personal-data", response_model=CustomerOut)
 async def erase_personal_data(
-    body: ErasureIn,
     customer: WritableCustomer,
     request: Request,
     response: Response,
     session: DbSession,
     user: Admin,
+    body: ErasureIn | None = None,
 ) -> CustomerOut:
-    """Blank owner name, phones, birthday and hobbies in every version (PIPL erasure)."""
+    """Blank owner name, phones, birthday and hobbies in every version (PIPL erasure); emits
+    `customer.personal_data_erased` so complaint-svc blanks the shop's complainant contacts."""
     updated = await service.erase_personal_data(
-        session, request.app.state.events, user, customer, body.reason
+        session, request.app.state.events, user, customer, body.reason if body else None
     )
     return respond(updated, user, response)
 

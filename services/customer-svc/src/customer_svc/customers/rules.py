@@ -57,14 +57,26 @@ VERSIONED_FIELDS = (
 
 # Roles that administer shops without restriction to their own (county scope still applies).
 SHOP_ADMIN_ROLES = frozenset({"admin", "supervisor"})
-# A customer manager edits the shop's description, not its assignment, territory or legal grade.
+# A customer manager edits the shop's description, not its assignment, territory or the credit
+# inputs the valuation scores (compliance grade, price labelling): those are the market
+# supervision's findings, and a manager is valued by the classes of their own shops.
 MANAGER_FORBIDDEN_FIELDS = frozenset(
-    {"manager_id", "compliance_grade", "license_no", "county", "district", "self_operated"}
+    {
+        "manager_id",
+        "compliance_grade",
+        "price_labeling",
+        "license_no",
+        "county",
+        "district",
+        "self_operated",
+    }
 )
 
 # Registering, a manager names the licence, county and territory, but still neither the manager
-# (the shop is assigned to them) nor the legal grade.
-MANAGER_FORBIDDEN_AT_REGISTRATION = frozenset({"manager_id", "compliance_grade", "self_operated"})
+# (the shop is assigned to them) nor the credit inputs.
+MANAGER_FORBIDDEN_AT_REGISTRATION = frozenset(
+    {"manager_id", "compliance_grade", "price_labeling", "self_operated"}
+)
 
 STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     "active": frozenset({"suspended", "exited"}),

@@ -113,9 +113,9 @@ class ManagerAssignmentIn(InputModel):
 
 
 class ErasureIn(InputModel):
-    """POST /customers/{id}/erase-personal-data."""
+    """POST /customers/{id}/erase-personal-data (the body itself may be left out)."""
 
-    reason: Reason
+    reason: Reason | None = None
 
 
 class ViolationIn(InputModel):

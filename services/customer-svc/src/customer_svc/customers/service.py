@@ -18,10 +18,12 @@ from customer_svc.customers.schemas import (
     StatusChange,
     ViolationIn,
 )
+from customer_svc.customers.search_terms import search_terms
 from customer_svc.managers.models import Manager, ManagerAssignment
 from retailcare_shared.auth import Principal
 from retailcare_shared.events import (
     CustomerManagerAssigned,
+    CustomerPersonalDataErased,
     CustomerRegistered,
     CustomerStatusChanged,
     CustomerUpdated,
@@ -56,6 +58,11 @@ def state_of(customer: Customer) -> dict[str, Any]:
 def normalize_phone(phone: str) -> str:
     """Phones are stored without spaces or dashes so the call centre's lookup matches."""
     return phone.replace(" ", "").replace("-", "")
+
+
+def refresh_search_terms(customer: Customer) -> None:
+    """Rewrite the shop's search terms from its name, address and owner name."""
+    customer.search_terms = search_terms(customer.name, customer.address, customer.owner_name)
 
 
 def bus_snapshot(customer: Customer) -> dict[str, Any]:
@@ -95,6 +102,8 @@ async def _check_manager(
     manager = await session.get(Manager, manager_id)
     if manager is None:
         raise InvalidInput(field, "not_found", "no such customer manager")
+    if manager.retired_at is not None:
+        raise InvalidInput(field, "retired", "the manager is retired")
     if manager.county != county:
         raise InvalidInput(field, "county_mismatch", "the manager works in another county")
 
@@ -161,6 +170,7 @@ async def register(
     for field in ("self_operated", "personal_data_consent"):
         if getattr(customer, field) is None:
             setattr(customer, field, False)
+    refresh_search_terms(customer)
     session.add(customer)
     await session.flush()
     changes = rules.changes_between({}, state_of(customer))
@@ -227,6 +237,8 @@ async def update(
     now = utc_now()
     customer.version += 1
     customer.updated_at = now
+    if {"name", "address", "owner_name"} & changes.keys():
+        refresh_search_terms(customer)
     await _append_version(
         session,
         customer,
@@ -330,7 +342,9 @@ async def assign_manager(
     if_match: str | None,
 ) -> Customer:
     """Assign the shop to a manager (or none): assignment history, version, event."""
-    check_if_match(if_match, customer.version)
+    # If-Match is optional here (customers.md): a reassignment states the whole new value.
+    if if_match is not None:
+        check_if_match(if_match, customer.version)
     await _check_manager(session, body.manager_id, customer.county)
     if body.manager_id == customer.manager_id:
         return customer
@@ -361,9 +375,13 @@ async def erase_personal_data(
     events: EventRecorder,
     principal: Principal,
     customer: Customer,
-    reason: str,
+    reason: str | None,
 ) -> Customer:
-    """Blank personal fields in the shop and in every version; record the erasure as a version."""
+    """Blank personal fields in the shop and in every version; record the erasure as a version.
+
+    `customer.personal_data_erased` tells the services holding contacts of the shop (complaint-svc
+    keeps complainants' names and phones) to blank theirs too.
+    """
     now = utc_now()
     for version in await repository.all_versions(session, customer.id):
         version.snapshot = rules.erase_snapshot(version.snapshot)
@@ -377,6 +395,7 @@ async def erase_personal_data(
         setattr(customer, field, blank)
     customer.personal_data_consent = False
     customer.personal_data_erased_at = now
+    refresh_search_terms(customer)  # the owner name's terms go with it
     customer.version += 1
     customer.updated_at = now
     await _append_version(
@@ -393,6 +412,11 @@ async def erase_personal_data(
         CustomerUpdated(
             **bus_snapshot(customer), changed_fields=sorted(erased_fields), version=customer.version
         ),
+        subject=str(customer.id),
+    )
+    await events.record(
+        session,
+        CustomerPersonalDataErased(customer_id=customer.id, erased_at=now),
         subject=str(customer.id),
     )
     return customer

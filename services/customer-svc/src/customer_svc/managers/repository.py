@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customer_svc.customers.models import Customer
@@ -20,9 +20,46 @@ async def employee_no_taken(session: AsyncSession, employee_no: str) -> bool:
     return found is not None
 
 
-async def get(session: AsyncSession, manager_id: uuid.UUID) -> Manager | None:
-    """A manager by id."""
-    return await session.get(Manager, manager_id)
+async def get(
+    session: AsyncSession, manager_id: uuid.UUID, *, lock: bool = False
+) -> Manager | None:
+    """A manager by id (row-locked for writes)."""
+    statement = select(Manager).where(Manager.id == manager_id)
+    if lock:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def managers_by_id(
+    session: AsyncSession, manager_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Manager]:
+    """The named managers, by id."""
+    if not manager_ids:
+        return {}
+    rows = await session.scalars(select(Manager).where(Manager.id.in_(set(manager_ids))))
+    return {manager.id: manager for manager in rows}
+
+
+async def shops_named(
+    session: AsyncSession, customer_ids: list[uuid.UUID], license_nos: list[str]
+) -> list[Any]:
+    """(id, license_no, county, manager_id) of the shops a batch names, in one query."""
+    if not customer_ids and not license_nos:
+        return []
+    statement = select(
+        Customer.id, Customer.license_no, Customer.county, Customer.manager_id
+    ).where(or_(Customer.id.in_(customer_ids), Customer.license_no.in_(license_nos)))
+    return list((await session.execute(statement)).all())
+
+
+async def open_shop_count(session: AsyncSession, manager_id: uuid.UUID) -> int:
+    """Shops (not exited) currently assigned to a manager."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Customer)
+        .where(Customer.manager_id == manager_id, Customer.status != "exited")
+    )
+    return int(count or 0)
 
 
 async def workload(session: AsyncSession, county: str | None, since: datetime) -> list[Any]:

@@ -73,6 +73,18 @@ def search(
     return statement
 
 
+async def get(session: AsyncSession, visit_id: uuid.UUID) -> tuple[Visit, str] | None:
+    """A visit with its shop's county (for the caller's county scope)."""
+    row = (
+        await session.execute(
+            select(Visit, Customer.county)
+            .join(Customer, Customer.id == Visit.customer_id)
+            .where(Visit.id == visit_id)
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
 async def coverage(
     session: AsyncSession, county: str | None, start: datetime, end: datetime
 ) -> list[Any]:

@@ -20,7 +20,7 @@ from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.db import DbSession
 from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
 from retailcare_shared.idempotency import Idempotency
-from retailcare_shared.problems import InvalidInput
+from retailcare_shared.problems import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
 
@@ -81,6 +81,21 @@ async def list_visits(
     )
     rows = (await session.scalars(statement)).all()
     return make_page(rows, params, lambda row: (row.started_at.isoformat(), row.id))
+
+
+@router.get("/visits/{visit_id}", response_model=VisitOut)
+async def get_visit(visit_id: uuid.UUID, session: DbSession, user: Reader) -> Any:
+    """One visit; a customer manager sees only their own (another's is 404, like the list)."""
+    found = await repository.get(session, visit_id)
+    if found is None:
+        raise NotFound(f"visit {visit_id} not found")
+    visit, county = found
+    broad = user.is_admin or user.has(*SHOP_ADMIN_ROLES, "analyst")
+    if not broad and visit.manager_id != user.manager_id:
+        raise NotFound(f"visit {visit_id} not found")
+    if user.county and not user.is_admin and county != user.county:
+        raise NotFound(f"visit {visit_id} not found")
+    return VisitOut.model_validate(visit)
 
 
 @router.get("/visit-analytics/coverage", response_model=CoverageReport)

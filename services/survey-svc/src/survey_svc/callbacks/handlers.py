@@ -1,4 +1,4 @@
-"""complaint.resolved → one callback for the complaint."""
+"""complaint.resolved → one callback for each resolution of the complaint."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ async def prepare_callback_rules(app: FastAPI) -> None:
 async def on_complaint_resolved(
     session: AsyncSession, envelope: Envelope, payload: ComplaintResolved
 ) -> None:
-    """Create the complaint's callback; a second delivery (or a re-resolution) adds nothing."""
+    """Create the callback of this resolution; a second delivery of it adds nothing, a later
+    resolution (after a reopen) adds its own callback."""
     rules = callback_rules(app_of(session))
     questionnaire_id = await session.scalar(
         select(Questionnaire.id)
@@ -66,5 +67,5 @@ async def on_complaint_resolved(
             attempts=0,
             resolved_at=payload.resolved_at,
         )
-        .on_conflict_do_nothing(index_elements=[Callback.complaint_id])
+        .on_conflict_do_nothing(index_elements=[Callback.complaint_id, Callback.resolved_at])
     )

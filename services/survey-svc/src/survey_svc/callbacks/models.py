@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,12 +22,14 @@ from survey_svc.database import Base
 
 
 class Callback(Base):
-    """The callback owed to a shop after its complaint was resolved (one per complaint)."""
+    """The callback owed to a shop after its complaint was resolved (one per resolution)."""
 
     __tablename__ = "callbacks"
+    # A reopened complaint resolved again owes a new callback; the same resolution never two.
+    __table_args__ = (UniqueConstraint("complaint_id", "resolved_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    complaint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     questionnaire_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("questionnaires.id")

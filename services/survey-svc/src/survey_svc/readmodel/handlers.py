@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from retailcare_shared.events import (
+    ComplaintCustomerAttached,
     ComplaintFiled,
     CustomerManagerAssigned,
     CustomerSnapshot,
@@ -126,4 +127,19 @@ async def on_complaint_filed(
             filed_at=payload.filed_at,
         )
         .on_conflict_do_nothing(index_elements=[ComplaintView.complaint_id])
+    )
+
+
+async def on_complaint_customer_attached(
+    session: AsyncSession, envelope: Envelope, payload: ComplaintCustomerAttached
+) -> None:
+    """complaint.customer_attached: a complaint filed without a shop now names one (counts for
+    the shop's complaint rate). Keyed like its complaint.filed, so it arrives after it."""
+    await session.execute(
+        update(ComplaintView)
+        .where(
+            ComplaintView.complaint_id == payload.complaint_id,
+            ComplaintView.customer_id.is_(None),
+        )
+        .values(customer_id=payload.customer_id)
     )

@@ -12,6 +12,7 @@ from retailcare_shared.events import (
     COMPLAINT_EVENTS,
     CUSTOMER_EVENTS,
     ORDER_EVENTS,
+    ComplaintCustomerAttached,
     ComplaintFiled,
     CustomerManagerAssigned,
     CustomerSnapshot,
@@ -20,6 +21,7 @@ from retailcare_shared.events import (
     Envelope,
     OrderCancelled,
 )
+from retailcare_shared.workdays import COMPANY_TIME_ZONE
 from valuation_svc.intake import repository
 from valuation_svc.intake.figures import order_columns, order_figures
 
@@ -91,16 +93,29 @@ async def on_order_cancelled(session: AsyncSession, envelope: Envelope, payload:
 
 
 async def on_complaint_filed(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
-    """complaint.filed: consumer complaints lower credit; any open complaint adds issue handling."""
+    """complaint.filed: consumer complaints lower credit; any open complaint adds issue handling.
+
+    Dated by the company's calendar day (Asia/Shanghai): 2026-06-30T17:00Z is 1 July, in H2.
+    A shop-less complaint is kept for its complaint.customer_attached; a reopen's repeat row is
+    kept as open but marked, so the grievance lowers credit once.
+    """
     event: ComplaintFiled = payload
-    if event.customer_id is not None:
-        await repository.add_complaint(
-            session,
-            event.complaint_id,
-            event.customer_id,
-            event.complainant_type,
-            event.filed_at.date(),
-        )
+    await repository.add_complaint(
+        session,
+        event.complaint_id,
+        event.customer_id,
+        event.complainant_type,
+        event.filed_at.astimezone(COMPANY_TIME_ZONE).date(),
+        event.reopened_from,
+    )
+
+
+async def on_complaint_customer_attached(
+    session: AsyncSession, envelope: Envelope, payload: Any
+) -> None:
+    """complaint.customer_attached: the complaint now counts for the named shop."""
+    event: ComplaintCustomerAttached = payload
+    await repository.attach_complaint(session, event.complaint_id, event.customer_id)
 
 
 async def on_complaint_finished(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
@@ -136,6 +151,7 @@ SUBSCRIPTIONS = [
         topics=[COMPLAINT_EVENTS],
         handlers={
             "complaint.filed": on_complaint_filed,
+            "complaint.customer_attached": on_complaint_customer_attached,
             "complaint.resolved": on_complaint_finished,
             "complaint.closed": on_complaint_finished,
             "complaint.reopened": on_complaint_reopened,

@@ -116,6 +116,8 @@ class Complaint(Base):
     complainant_type: Mapped[str | None] = mapped_column(String(20))
     filed_on: Mapped[date | None] = mapped_column(Date)
     open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The complaint a reopen re-recorded as this repeat row: the same grievance, counted once.
+    reopened_from: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class Violation(Base):

@@ -69,11 +69,12 @@ async def add_violation(
 async def add_complaint(
     session: AsyncSession,
     complaint_id: uuid.UUID,
-    customer_id: uuid.UUID,
+    customer_id: uuid.UUID | None,
     complainant_type: str,
     filed_on: date,
+    reopened_from: uuid.UUID | None = None,
 ) -> None:
-    """Record a complaint once (open)."""
+    """Record a complaint once (open); a shop-less one waits for complaint.customer_attached."""
     await session.execute(
         insert(Complaint)
         .values(
@@ -82,8 +83,22 @@ async def add_complaint(
             complainant_type=complainant_type,
             filed_on=filed_on,
             open=True,
+            reopened_from=reopened_from,
         )
         .on_conflict_do_nothing()
+    )
+
+
+async def attach_complaint(
+    session: AsyncSession, complaint_id: uuid.UUID, customer_id: uuid.UUID
+) -> None:
+    """Name the shop of a complaint recorded without one (a replay changes nothing)."""
+    await session.execute(
+        text(
+            "UPDATE complaints SET customer_id = :customer"
+            " WHERE complaint_id = :id AND customer_id IS NULL"
+        ),
+        {"customer": customer_id, "id": complaint_id},
     )
 
 

@@ -126,7 +126,7 @@ WITH figures AS (
 ), complaints AS (
     SELECT customer_id, count(*) AS k FROM complaints
     WHERE complainant_type = 'consumer' AND filed_on BETWEEN :period_start AND :as_of
-      AND {in_scope}
+      AND reopened_from IS NULL AND {in_scope}
     GROUP BY customer_id
 ), violated AS (
     SELECT DISTINCT customer_id FROM violations

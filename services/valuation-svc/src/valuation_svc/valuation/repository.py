@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import numpy.typing as npt
-from sqlalchemy import Select, insert, select, text, update
+from sqlalchemy import Select, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from retailcare_shared.db import session_driver
@@ -53,9 +54,9 @@ async def model_by_version(session: AsyncSession, version: int) -> ValueModel | 
     return await session.get(ValueModel, version)
 
 
-async def list_models(session: AsyncSession) -> Sequence[ValueModel]:
-    """Every model version, newest first."""
-    return (await session.scalars(select(ValueModel).order_by(ValueModel.version.desc()))).all()
+def models_query() -> Select[Any]:
+    """Every model version (paging, newest first, applied by the caller)."""
+    return select(ValueModel)
 
 
 async def next_model_version(session: AsyncSession) -> int:
@@ -298,6 +299,46 @@ async def latest_completed_run(
     return await session.scalar(statement.order_by(ValuationRun.completed_at.desc()).limit(1))
 
 
+async def latest_completed_period(session: AsyncSession, county: str | None) -> str | None:
+    """The latest period with a completed run (covering `county`, when given)."""
+    statement = select(func.max(ValuationRun.period)).where(ValuationRun.status == "completed")
+    if county is not None:
+        statement = statement.where(
+            (ValuationRun.county.is_(None)) | (ValuationRun.county == county)
+        )
+    value: str | None = await session.scalar(statement)
+    return value
+
+
+def current_results_query(
+    period: str,
+    *,
+    county: str | None,
+    value_class: str | None,
+    quadrant: str | None,
+    manager_id: uuid.UUID | None,
+) -> Select[Any]:
+    """A period's current results: each county's from the latest completed run that covers it
+    (a whole-scope run or the county's own), so a later county run never hides the others."""
+    current = (
+        select(RunGroup.county, RunGroup.run_id)
+        .join(ValuationRun, ValuationRun.id == RunGroup.run_id)
+        .where(ValuationRun.period == period, ValuationRun.status == "completed")
+        .ext(distinct_on(RunGroup.county))
+        .order_by(RunGroup.county, ValuationRun.completed_at.desc(), ValuationRun.id.desc())
+    )
+    if county is not None:
+        current = current.where(RunGroup.county == county)
+    runs = current.subquery("current_runs")
+    statement = select(ValuationResult).join(
+        runs,
+        (runs.c.run_id == ValuationResult.run_id) & (runs.c.county == ValuationResult.county),
+    )
+    return _result_filters(
+        statement, county=None, value_class=value_class, quadrant=quadrant, manager_id=manager_id
+    )
+
+
 def results_query(
     run_id: uuid.UUID,
     *,
@@ -308,6 +349,24 @@ def results_query(
 ) -> Select[Any]:
     """Results of a run with the list filters (and a manager's own shops)."""
     statement = select(ValuationResult).where(ValuationResult.run_id == run_id)
+    return _result_filters(
+        statement,
+        county=county,
+        value_class=value_class,
+        quadrant=quadrant,
+        manager_id=manager_id,
+    )
+
+
+def _result_filters(
+    statement: Select[Any],
+    *,
+    county: str | None,
+    value_class: str | None,
+    quadrant: str | None,
+    manager_id: uuid.UUID | None,
+) -> Select[Any]:
+    """The list filters of `GET /valuations` (and a manager's own shops)."""
     if county is not None:
         statement = statement.where(ValuationResult.county == county)
     if value_class is not None:
@@ -337,17 +396,13 @@ async def customer_result(
     return None if row is None else (row[0], row[1])
 
 
-async def customer_history(
-    session: AsyncSession, customer_id: uuid.UUID
-) -> list[tuple[ValuationResult, ValuationRun]]:
-    """Every completed result of a shop, newest first."""
-    rows = await session.execute(
-        select(ValuationResult, ValuationRun)
+def customer_history(customer_id: uuid.UUID) -> Select[Any]:
+    """A shop's results of completed runs (paging by run completion applied by the caller)."""
+    return (
+        select(ValuationResult)
         .join(ValuationRun, ValuationRun.id == ValuationResult.run_id)
         .where(ValuationResult.customer_id == customer_id, ValuationRun.status == "completed")
-        .order_by(ValuationRun.completed_at.desc())
     )
-    return [(row[0], row[1]) for row in rows.all()]
 
 
 async def run_group(

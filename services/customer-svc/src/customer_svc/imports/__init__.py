@@ -1,0 +1,1 @@
+"""Bulk import of shops, managers, assignments and historical orders (CSV and XLSX)."""
