@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from retailcare_shared.db import Database
 from retailcare_shared.testing import DatabaseFactory, fresh_database, running, service_overrides
 from widget_service.app import SERVICE_DIR, create_app
 
@@ -14,6 +15,16 @@ from widget_service.app import SERVICE_DIR, create_app
 async def widget_database(database_factory: DatabaseFactory) -> AsyncIterator[str]:
     async with fresh_database(database_factory, SERVICE_DIR) as url:
         yield url
+
+
+@pytest.fixture
+async def widget_db(widget_database: str) -> AsyncIterator[Database]:
+    """A Database with one pooled connection: each block reuses it unless it was discarded."""
+    database = Database(widget_database, pool_size=1)
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ never handed out again."""
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -25,20 +24,10 @@ KEY = RequestKey("POST /api/v1/widgets", "key-1", "fingerprint-1")
 ANSWER = Answer({"id": "w-1", "tags": ["a", "b"]}, status_code=201, headers={"ETag": 'W/"1"'})
 
 
-@pytest.fixture
-async def database(widget_database: str) -> AsyncIterator[Database]:
-    """A Database with one pooled connection: each block reuses it unless it was discarded."""
-    database = Database(widget_database, pool_size=1)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
 async def test_a_claim_stores_the_answer_and_a_second_request_replays_or_is_refused(
-    database: Database,
+    widget_db: Database,
 ) -> None:
-    async with database.driver_connection() as connection:
+    async with widget_db.driver_connection() as connection:
         first = await CLAIM.fetchval(connection, answer_parameters(KEY, ANSWER))
         again = await CLAIM.fetchval(connection, answer_parameters(KEY, ANSWER))
         with pytest.raises(IdempotentReplay) as replay:
@@ -60,20 +49,20 @@ def test_a_statement_names_the_parameter_it_was_not_given() -> None:
 
 
 async def test_a_connection_cut_mid_statement_is_replaced_one_after_a_service_error_kept(
-    database: Database,
+    widget_db: Database,
 ) -> None:
-    async with database.driver_connection() as connection:
+    async with widget_db.driver_connection() as connection:
         original = connection.get_server_pid()
 
     with contextlib.suppress(ValueError):
-        async with database.driver_connection() as connection:
+        async with widget_db.driver_connection() as connection:
             await connection.fetchval("SELECT 1")
             raise ValueError("a rule refused the request between statements")
-    async with database.driver_connection() as connection:
+    async with widget_db.driver_connection() as connection:
         kept = connection.get_server_pid()
 
     async def slow_statement() -> None:
-        async with database.driver_connection() as connection:
+        async with widget_db.driver_connection() as connection:
             await connection.fetchval("SELECT pg_sleep(10)")
 
     task = asyncio.create_task(slow_statement())
@@ -81,7 +70,7 @@ async def test_a_connection_cut_mid_statement_is_replaced_one_after_a_service_er
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    async with database.driver_connection() as connection:
+    async with widget_db.driver_connection() as connection:
         answer = await connection.fetchval("SELECT 41 + 1")
         replaced = connection.get_server_pid()
 

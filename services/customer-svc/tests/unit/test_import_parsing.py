@@ -167,11 +167,3 @@ def test_order_lines_compute_amounts_and_refuse_what_the_api_refuses() -> None:
         (4, "order_date", "not_after_tomorrow"),
         (5, "unit_price", "decimal_places"),
     ]
-
-
-def test_error_report_is_csv() -> None:
-    report = parsing.error_report([(3, "name", "missing", "Field required, really")])
-    assert report.splitlines() == [
-        "row,field,rule,message",
-        '3,name,missing,"Field required, really"',
-    ]

@@ -92,9 +92,10 @@ async def shops_known(service: ServiceUnderTest, count: int) -> None:
     await eventually(known)
 
 
-async def test_each_county_shows_its_latest_completed_run(
+async def two_counties(
     service: ServiceUnderTest, bus: TestBus
-) -> None:
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """Three shops in county C1 and two in C2, known to the service."""
     east = [uuid.uuid4() for _ in range(3)]
     west = [uuid.uuid4() for _ in range(2)]
     await bus.publish(
@@ -102,6 +103,13 @@ async def test_each_county_shows_its_latest_completed_run(
         *[registered(shop, county="C2") for shop in west],
     )
     await shops_known(service, 5)
+    return east, west
+
+
+async def test_each_county_shows_its_latest_completed_run(
+    service: ServiceUnderTest, bus: TestBus
+) -> None:
+    east, west = await two_counties(service, bus)
     older_period = await run(service, "2025H2", date(2025, 12, 31))
     whole = await run(service, "2026H1", date(2026, 6, 30))
     east_again = await run(service, "2026H1", date(2026, 6, 30), county="C1")
@@ -229,13 +237,7 @@ def csv_rows(body: bytes) -> list[dict[str, str]]:
 async def test_a_runs_results_download_as_csv_and_xlsx(
     service: ServiceUnderTest, bus: TestBus
 ) -> None:
-    east = [uuid.uuid4() for _ in range(3)]
-    west = [uuid.uuid4() for _ in range(2)]
-    await bus.publish(
-        *[registered(shop, county="C1") for shop in east],
-        *[registered(shop, county="C2") for shop in west],
-    )
-    await shops_known(service, 5)
+    east, west = await two_counties(service, bus)
     run_id = await run(service, "2026H1", date(2026, 6, 30))
     shown = (
         await service.http.get(
@@ -287,4 +289,4 @@ async def test_an_unknown_run_or_format_gets_a_problem(service: ServiceUnderTest
     nothing_yet = await service.http.get("/api/v1/valuations/export", headers=ANALYST)
     assert nothing_yet.status_code == 200
     assert csv_rows(nothing_yet.content) == []
-    assert nothing_yet.content.decode("utf-8-sig").startswith("customer_id,period,run_id")
+    assert nothing_yet.content.decode("utf-8-sig").startswith("run_id,customer_id,period,county")

@@ -578,10 +578,5 @@ def check_rows(
         yield batch
 
 
-def error_report(errors: list[tuple[int, str, str, str]]) -> str:
-    """The downloadable CSV of refused rows: row, field, rule, message."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "field", "rule", "message"])
-    writer.writerows(errors)
-    return out.getvalue()
+# The columns of a job's error report (`GET /imports/{id}/errors`).
+ERROR_COLUMNS = ("row", "field", "rule", "message")

@@ -11,15 +11,22 @@ from typing import IO, Annotated
 
 import anyio
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from customer_svc.imports import repository, service
-from customer_svc.imports.parsing import Kind
+from customer_svc.imports.parsing import ERROR_COLUMNS, Kind
 from customer_svc.imports.schemas import ImportJobOut, Mode
 from customer_svc.imports.worker import wake
 from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.db import DbSession
+from retailcare_shared.exports import (
+    EXPORT_RESPONSES,
+    ExportFormat,
+    Table,
+    batched,
+    download,
+)
 from retailcare_shared.problems import InvalidInput
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -109,17 +116,15 @@ async def get_job(job_id: uuid.UUID, session: DbSession, user: Importer) -> Impo
     return service.job_out(job, claimed=claimed)
 
 
-@router.get(
-    "/{job_id}/errors",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
-)
-async def get_errors(job_id: uuid.UUID, session: DbSession, user: Importer) -> Response:
-    """The refused rows as CSV: row, field, rule, message."""
+@router.get("/{job_id}/errors", response_class=StreamingResponse, responses=EXPORT_RESPONSES)
+async def get_errors(
+    job_id: uuid.UUID,
+    session: DbSession,
+    user: Importer,
+    export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.csv,
+) -> StreamingResponse:
+    """The refused rows (row, field, rule, message) as a CSV (default) or XLSX download."""
     await service.visible_job(session, user, job_id)
-    body = service.report(await repository.errors_of(session, job_id))
-    return Response(
-        "\ufeff" + body,  # a BOM, so Excel opens the Chinese messages as UTF-8
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="import-{job_id}-errors.csv"'},
-    )
+    errors = await repository.errors_of(session, job_id)
+    table = Table(f"import-{job_id}-errors", ERROR_COLUMNS, batched(errors))
+    return download(table, export_format)

@@ -248,8 +248,3 @@ async def _refresh_search_terms(session: AsyncSession, timeout: float) -> None:
 def _array_literal(terms: list[str]) -> str:
     quoted = ('"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"' for term in terms)
     return "{" + ",".join(quoted) + "}"
-
-
-def report(errors: list[tuple[int, str, str, str]]) -> str:
-    """The CSV error report of a job."""
-    return parsing.error_report(errors)

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from retailcare_shared.exports import Row
 from valuation_svc.valuation import indicators as ind
-from valuation_svc.valuation.engine import unpack
+from valuation_svc.valuation.engine import RESULT_COLUMNS, unpack
 from valuation_svc.valuation.models import ValuationResult
 
-_FIGURES = (
-    "customer_id",
-    "period",
-    "run_id",
-    "model_version",
-    "county",
-    "market_type",
-    "value_class",
-    "quadrant",
-    "total_score",
-    "current_value",
-    "potential_value",
-    "credit_score",
-    "rank",
-    "group_size",
-    "position",
+# A result's stored figures, less the internals of classification (rank class, flags) and the
+# packed vectors, which follow unpacked.
+_FIGURES = tuple(
+    name
+    for name in RESULT_COLUMNS
+    if name not in ("rank_class", "flags", "dimensions", "scores", "inputs")
 )
 # Dimension scores by dimension name, indicator scores as `score_<indicator>` (the API's names).
 EXPORT_COLUMNS = (
