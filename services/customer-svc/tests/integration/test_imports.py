@@ -175,6 +175,13 @@ async def test_rerun_is_idempotent_and_a_changed_row_is_a_new_version(
     rows[1] = shop_row(changed, address="9 New Street")
     job = await imported(client, shop_csv(rows), effective_date="2026-03-01")
     assert job["progress"]["rows_imported"] == 1 and job["progress"]["rows_unchanged"] == 1
+    # The job list: newest first, page by page.
+    first = (await client.get("/api/v1/imports?limit=2", headers=Api.ADMIN)).json()
+    rest = await client.get(
+        "/api/v1/imports", params={"limit": 2, "cursor": first["next_cursor"]}, headers=Api.ADMIN
+    )
+    jobs = [item["id"] for item in first["items"] + rest.json()["items"]]
+    assert jobs[0] == job["id"] and jobs[1] == again["id"] and len(jobs) == len(set(jobs)) == 3
 
     shop = (await client.get(f"/api/v1/customers/by-license/{changed}", headers=Api.ADMIN)).json()
     assert shop["address"] == "9 New Street" and shop["version"] == 2
@@ -318,10 +325,18 @@ async def test_a_county_supervisor_imports_only_their_county(
         ("2", "county"),
         ("3", "license_no"),
     ]
-    # Another county's supervisor cannot see the job.
+    # Another county's supervisor cannot see the job, nor find it in the list.
     assert (
         await client.get(f"/api/v1/imports/{job['id']}", headers=Api.OTHER_SUPERVISOR)
     ).status_code == 404
+    listed = (await client.get("/api/v1/imports?kind=shops", headers=Api.SUPERVISOR)).json()
+    assert [item["id"] for item in listed["items"]] == [job["id"]]
+    assert listed["items"][0]["status"] == "failed" and listed["next_cursor"] is None
+    other_county = await client.get("/api/v1/imports", headers=Api.OTHER_SUPERVISOR)
+    assert other_county.json()["items"] == []
+    assert (await client.get("/api/v1/imports?status=completed", headers=Api.SUPERVISOR)).json()[
+        "items"
+    ] == []
     assert (await upload(client, shop_csv(rows), headers=Api.CALL_CENTER)).status_code == 403
 
 

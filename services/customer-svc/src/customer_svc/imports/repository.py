@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customer_svc.customers.rules import VERSIONED_FIELDS
@@ -23,6 +23,7 @@ from customer_svc.imports.models import ImportJob, ImportRowError
 from customer_svc.imports.parsing import ManagerRef, RowError
 from customer_svc.managers.models import Manager
 from customer_svc.orders.pricing import MAX_LINES
+from retailcare_shared.auth import Principal
 from retailcare_shared.db import OUTBOX_WRITTEN, session_driver
 from retailcare_shared.events import CUSTOMER_EVENTS, ORDER_EVENTS, SCHEMA_VERSION
 from retailcare_shared.platform_tables import OUTBOX_CHANNEL
@@ -172,9 +173,25 @@ async def drop_staged(session: AsyncSession, job_id: uuid.UUID) -> None:
     await connection.execute("DELETE FROM import_rows WHERE job_id = $1", job_id)
 
 
-async def get_job(session: AsyncSession, job_id: uuid.UUID) -> ImportJob | None:
-    """A job by id."""
-    return await session.get(ImportJob, job_id)
+def jobs_visible_to(principal: Principal) -> Select[Any]:
+    """The jobs a caller may see: their own, their county's, or any for admin."""
+    statement = select(ImportJob)
+    if principal.is_admin:
+        return statement
+    seen = ImportJob.created_by == principal.sub
+    if principal.county is not None:
+        seen = or_(seen, ImportJob.county_scope == principal.county)
+    return statement.where(seen)
+
+
+async def visible_job(
+    session: AsyncSession, principal: Principal, job_id: uuid.UUID
+) -> ImportJob | None:
+    """A job by id, if the caller may see it."""
+    job: ImportJob | None = await session.scalar(
+        jobs_visible_to(principal).where(ImportJob.id == job_id)
+    )
+    return job
 
 
 async def job_is_claimed(session: AsyncSession, job_id: uuid.UUID) -> bool:

@@ -7,7 +7,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import anyio
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
@@ -15,8 +15,9 @@ from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from customer_svc.imports import repository, service
+from customer_svc.imports.models import ImportJob
 from customer_svc.imports.parsing import ERROR_COLUMNS, Kind
-from customer_svc.imports.schemas import ImportJobOut, Mode
+from customer_svc.imports.schemas import ImportJobOut, Mode, Status
 from customer_svc.imports.worker import wake
 from retailcare_shared.auth import Principal, require_roles
 from retailcare_shared.db import DbSession
@@ -27,6 +28,7 @@ from retailcare_shared.exports import (
     batched,
     download,
 )
+from retailcare_shared.http import Page, PageParams, keyset_page, make_page, page_params
 from retailcare_shared.problems import InvalidInput
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -106,6 +108,26 @@ async def upload(
     # After the response (and so after the commit): this replica's worker starts at once.
     background.add_task(wake, request.app)
     return service.job_out(job)
+
+
+@router.get("", response_model=Page[ImportJobOut])
+async def list_jobs(
+    session: DbSession,
+    user: Importer,
+    params: Annotated[PageParams, Depends(page_params)],
+    kind: Kind | None = None,
+    status: Status | None = None,
+) -> Page[Any]:
+    """The caller's visible jobs, newest first (status as stored: a claimed job shows `queued`
+    here and `importing` on its own read)."""
+    statement = repository.jobs_visible_to(user)
+    if kind is not None:
+        statement = statement.where(ImportJob.kind == kind)
+    if status is not None:
+        statement = statement.where(ImportJob.status == status)
+    keys = [ImportJob.created_at, ImportJob.id]
+    rows = (await session.scalars(keyset_page(statement, keys, params, descending=True))).all()
+    return make_page(rows, params, lambda job: (job.created_at, job.id), shape=service.job_out)
 
 
 @router.get("/{job_id}", response_model=ImportJobOut)

@@ -156,12 +156,8 @@ async def create_job(
 
 async def visible_job(session: AsyncSession, principal: Principal, job_id: uuid.UUID) -> ImportJob:
     """A job its caller may see (their own, their county's, or any for admin); else 404."""
-    job = await repository.get_job(session, job_id)
-    if job is None or not (
-        principal.is_admin
-        or job.created_by == principal.sub
-        or (principal.county is not None and job.county_scope == principal.county)
-    ):
+    job = await repository.visible_job(session, principal, job_id)
+    if job is None:
         raise NotFound(f"import {job_id} does not exist")
     return job
 
