@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,7 +31,12 @@ from retailcare_shared.events import Envelope, Payload, UnreadableEvent, decode,
 from retailcare_shared.kafka import LazyProducer
 from retailcare_shared.logging import correlation_id_var, get_logger
 from retailcare_shared.memory import gc_paused
-from retailcare_shared.metrics import CONSUMER_LAG, CONSUMER_MESSAGES, DLQ_MESSAGES
+from retailcare_shared.metrics import (
+    CONSUMER_JOINING,
+    CONSUMER_LAG,
+    CONSUMER_MESSAGES,
+    DLQ_MESSAGES,
+)
 from retailcare_shared.platform_tables import InboxMessage
 
 log = get_logger(__name__)
@@ -131,6 +137,7 @@ class ConsumerRunner:
         topic_prefix: str = "",
         batch_size: int = 500,
         context: FastAPI | None = None,
+        join_warning_seconds: float = 60.0,
     ) -> None:
         self.topics = [topic_prefix + topic for topic in subscription.topics]
         self.database = database
@@ -144,6 +151,7 @@ class ConsumerRunner:
         self.max_reconnect_seconds = max_reconnect_seconds
         self.batch_size = batch_size
         self.context = context
+        self.join_warning_seconds = join_warning_seconds
         self._stopping = asyncio.Event()
         self._dlq_producer = LazyProducer(producer_factory)
         self._dlq_lock = asyncio.Lock()
@@ -179,12 +187,35 @@ class ConsumerRunner:
         await self._dlq_producer.close()
 
     async def _joined(self, consumer: AIOKafkaConsumer) -> bool:
-        """Start the consumer (which waits for a partition assignment) unless stopped first."""
+        """Start the consumer (which waits for a partition assignment) unless stopped first.
+
+        A join that takes longer than `join_warning_seconds` is reported every such interval
+        (log `consumer_join_slow`, gauge `consumer_joining`): a group that never settles applies
+        nothing, and is otherwise silent. (Tansu 0.6 keeps a departed leader as the leader of a
+        group whose members all left mid-rebalance, and then assigns no later member anything;
+        Apache Kafka's coordinator elects a new leader. See issue 17's note.)
+        """
+        joining = CONSUMER_JOINING.labels(self.service, self.group_id)
+        joining.set(1)
         starting = asyncio.ensure_future(consumer.start())
         stopping = asyncio.ensure_future(self._stopping.wait())
+        began = time.monotonic()
         try:
-            await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+            while not (starting.done() or stopping.done()):
+                await asyncio.wait(
+                    (starting, stopping),
+                    timeout=self.join_warning_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if not (starting.done() or stopping.done()):
+                    log.warning(
+                        "consumer_join_slow",
+                        consumer=self.group_id,
+                        waited_seconds=round(time.monotonic() - began, 1),
+                        detail="the group has not assigned this member partitions yet",
+                    )
         finally:
+            joining.set(0)
             stopping.cancel()
             if not starting.done():
                 # A join can wait for the whole group to rebalance: never let it delay a stop.

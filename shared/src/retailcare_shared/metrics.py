@@ -20,6 +20,11 @@ CONSUMER_LAG = Gauge(
     "Messages behind the high watermark",
     ["service", "consumer", "topic", "partition"],
 )
+CONSUMER_JOINING = Gauge(
+    "consumer_joining",
+    "1 while a consumer waits for its group to assign it partitions",
+    ["service", "consumer"],
+)
 CONSUMER_MESSAGES = Counter(
     "consumer_messages_total", "Messages consumed by outcome", ["service", "consumer", "outcome"]
 )
