@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, false, select
@@ -79,10 +80,14 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_row(complaint: Complaint, masked: bool) -> Row:
-    """A complaint as an export row (EXPORT_COLUMNS), contact masked when `masked`."""
-    row = [getattr(complaint, column) for column in EXPORT_COLUMNS]
-    if masked:
-        row[5] = mask_name(complaint.complainant_name)
-        row[6] = mask_phone(complaint.complainant_phone)
+EXPORT_SELECT = [getattr(Complaint, column) for column in EXPORT_COLUMNS]
+_NAME, _PHONE = EXPORT_COLUMNS.index("complainant_name"), EXPORT_COLUMNS.index("complainant_phone")
+
+
+def export_row(values: Sequence[Any], masked: bool) -> Row:
+    """A row of EXPORT_SELECT as exported, contact masked when `masked`."""
+    if not masked:
+        return values
+    row = list(values)
+    row[_NAME], row[_PHONE] = mask_name(row[_NAME]), mask_phone(row[_PHONE])
     return row

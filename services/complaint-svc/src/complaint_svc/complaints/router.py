@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 from complaint_svc.complaints import repository, service
 from complaint_svc.complaints.access import (
     EXPORT_COLUMNS,
+    EXPORT_SELECT,
     HANDLERS,
     READERS,
     export_row,
@@ -163,9 +164,10 @@ class ListFilters:
         if self.from_date and self.to_date and self.from_date > self.to_date:
             raise InvalidInput("from", "before_to", "must not be after `to`")
 
-    def query(self, principal: Principal) -> Select[tuple[Complaint]]:
-        """The caller's complaints that pass the filters."""
-        return repository.filtered(scoped(select(Complaint), principal), **asdict(self))
+    def query(self, principal: Principal, *columns: Any) -> Select[Any]:
+        """The caller's complaints that pass the filters (whole, or just `columns`)."""
+        statement = select(*columns) if columns else select(Complaint)
+        return repository.filtered(scoped(statement, principal), **asdict(self))
 
 
 Filters = Annotated[ListFilters, Depends()]
@@ -197,8 +199,9 @@ async def export_complaints(
 ) -> StreamingResponse:
     """Every complaint of the list's filters (newest first) as a CSV or XLSX download."""
     masked = not sees_personal_data(principal)
-    statement = filters.query(principal).order_by(Complaint.seq.desc())
-    rows = streamed(get_database(request), statement, lambda row: export_row(row[0], masked))
+    # Plain columns, not ORM objects: a download reads each row once, as the export shows it.
+    statement = filters.query(principal, *EXPORT_SELECT).order_by(Complaint.seq.desc())
+    rows = streamed(get_database(request), statement, lambda row: export_row(row, masked))
     return download(Table("complaints", EXPORT_COLUMNS, rows), export_format)
 
 
