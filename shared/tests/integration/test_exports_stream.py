@@ -1,6 +1,5 @@
 """Export rows streamed from a real PostgreSQL server-side cursor, batch by batch."""
 
-
 import asyncpg
 import pytest
 from sqlalchemy import column, func, select, text
