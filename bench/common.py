@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -188,3 +189,17 @@ def service_process(
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+async def drain(dsn: str, timeout: float = 600, interval: float = 0.2) -> float:
+    """Seconds until the relays have published every outbox row."""
+    connection = await asyncpg.connect(dsn)
+    started = time.perf_counter()
+    try:
+        while await connection.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError("the relay did not drain the outbox")
+            await asyncio.sleep(interval)
+    finally:
+        await connection.close()
+    return time.perf_counter() - started

@@ -34,7 +34,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.common import Result, create_database, infrastructure, service_process, spread_of
+from bench.common import Result, create_database, drain, infrastructure, service_process, spread_of
 from retailcare_shared.auth import issue_token
 from retailcare_shared.devstack import free_port
 from retailcare_shared.events import OrderLine, OrderPlaced, build_envelope, encode
@@ -194,20 +194,6 @@ async def service_round(base_urls: list[str], bodies: list[list[bytes]]) -> floa
         )
         elapsed = time.perf_counter() - started
     return sum(counts) / elapsed
-
-
-async def drain(dsn: str, timeout: float = 600) -> float:
-    """Seconds until the relays have published every outbox row."""
-    connection = await asyncpg.connect(dsn)
-    started = time.perf_counter()
-    try:
-        while await connection.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError("the relay did not drain the outbox")
-            await asyncio.sleep(0.2)
-    finally:
-        await connection.close()
-    return time.perf_counter() - started
 
 
 async def floor_round(dsn: str, batches: list[list[tuple[list[Any], ...]]]) -> float:

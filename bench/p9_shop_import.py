@@ -30,7 +30,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.common import Result, create_database, infrastructure, service_process, spread_of
+from bench.common import Result, create_database, drain, infrastructure, service_process, spread_of
 from customer_svc.customers.search_terms import search_terms
 from retailcare_shared.auth import issue_token
 from retailcare_shared.devstack import free_port
@@ -149,20 +149,6 @@ async def service_round(base_url: str, body: bytes) -> float:
     return ROWS / elapsed
 
 
-async def drain(dsn: str, timeout: float = 1800) -> float:
-    """Seconds until the relay has published every outbox row."""
-    connection = await asyncpg.connect(dsn)
-    started = time.perf_counter()
-    try:
-        while await connection.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError("the relay did not drain the outbox")
-            await asyncio.sleep(0.5)
-    finally:
-        await connection.close()
-    return time.perf_counter() - started
-
-
 async def floor_round(dsn: str, records: list[tuple[Any, ...]]) -> float:
     """COPY the same shops into customers in one transaction; rows/s."""
     connection = await asyncpg.connect(dsn)
@@ -198,7 +184,7 @@ def main() -> None:
                 body_bytes = len(body)
                 records = floor_records(shop_rows(f"F{number}"))
                 throughputs.append(asyncio.run(service_round(base, body)))
-                drains.append(asyncio.run(drain(dsn)))
+                drains.append(asyncio.run(drain(dsn, timeout=1800, interval=0.5)))
                 floors.append(asyncio.run(floor_round(dsn, records)))
     median = statistics.median(throughputs)
     floor = statistics.median(floors)

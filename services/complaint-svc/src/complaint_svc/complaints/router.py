@@ -87,6 +87,12 @@ async def handled_complaint(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Complaint:
     """Load-or-404 for a write, row locked; an If-Match, when sent, must match."""
+    return await _load_for_write(session, principal, complaint_id, if_match)
+
+
+async def _load_for_write(
+    session: DbSession, principal: Principal, complaint_id: uuid.UUID, if_match: str | None
+) -> Complaint:
     complaint = await _load(session, principal, complaint_id, lock=True)
     if if_match is not None:
         check_if_match(if_match, complaint.version)
@@ -327,9 +333,7 @@ async def escalate(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """A supervisor escalates an open complaint to a named person (complaint.escalated)."""
-    complaint = await _load(session, principal, complaint_id, lock=True)
-    if if_match is not None:
-        check_if_match(if_match, complaint.version)
+    complaint = await _load_for_write(session, principal, complaint_id, if_match)
     await service.escalate(
         session,
         context,
