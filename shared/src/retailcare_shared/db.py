@@ -98,15 +98,22 @@ class Database:
         """
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
+            driver: asyncpg.Connection = raw.driver_connection
             try:
-                yield raw.driver_connection
+                yield driver
             except BaseException as error:
                 # SQLAlchemy never sees the driver's errors, so it cannot tell that this
                 # connection broke: hand it to the pool again and the next user finds the
                 # protocol mid-statement ("another operation is in progress").
-                if _breaks_connection(error):
+                lost = isinstance(error, Exception) and driver.is_closed()
+                if lost or _breaks_connection(error):
                     with contextlib.suppress(Exception):
                         await connection.invalidate(error)
+                if lost and not is_database_unavailable(error):
+                    # An error that left the connection closed is a lost connection whatever the
+                    # driver called it (SQLAlchemy's rule for its own): a pooled connection the
+                    # server dropped while idle fails its next statement with a protocol error.
+                    raise DBAPIError(None, None, error, connection_invalidated=True) from error
                 raise
 
     async def dispose(self) -> None:
