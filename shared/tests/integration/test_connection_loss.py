@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-import asyncpg
 import pytest
 from sqlalchemy import make_url, text
 
@@ -59,11 +58,10 @@ async def _pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> N
 
 @dataclass
 class Relayed:
-    """A one-connection Database behind the relay, and a direct DSN to the same database."""
+    """A one-connection Database reaching the test database through the relay."""
 
     database: Database
     relay: HeldOpenRelay
-    direct_dsn: str
 
 
 @pytest.fixture
@@ -72,9 +70,8 @@ async def relayed(widget_database: str) -> AsyncIterator[Relayed]:
     relay = HeldOpenRelay(url.host or "127.0.0.1", url.port or 5432)
     through_relay = url.set(host="127.0.0.1", port=await relay.start())
     database = Database(through_relay.render_as_string(hide_password=False), pool_size=1)
-    direct = url.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        yield Relayed(database, relay, direct)
+        yield Relayed(database, relay)
     finally:
         await relay.stop()  # first: a connection still held open would make dispose wait
         await database.dispose()
@@ -92,23 +89,20 @@ async def _session_pid(database: Database) -> int:
     return pid
 
 
-async def _drop_the_pooled_connection(relayed: Relayed, pid: int) -> None:
+async def _drop_the_pooled_connection(relayed: Relayed, direct: Database, pid: int) -> None:
     """The server ends the backend (57P01, as in a shutdown); the client gets only its message."""
-    direct = await asyncpg.connect(relayed.direct_dsn)
-    try:
-        assert await direct.fetchval("SELECT pg_terminate_backend($1)", pid)
-    finally:
-        await direct.close()
+    async with direct.driver_connection() as connection:
+        assert await connection.fetchval("SELECT pg_terminate_backend($1)", pid)
     await asyncio.wait_for(relayed.relay.server_ended.wait(), timeout=30)
     await asyncio.sleep(0.2)  # the FATAL message reaches the idle pooled connection
 
 
 @pytest.mark.parametrize("use", [_driver_pid, _session_pid], ids=["driver", "session"])
 async def test_a_dropped_pooled_connection_answers_503_and_is_replaced(
-    relayed: Relayed, use: Callable[[Database], Awaitable[int]]
+    relayed: Relayed, widget_db: Database, use: Callable[[Database], Awaitable[int]]
 ) -> None:
     dropped = await use(relayed.database)
-    await _drop_the_pooled_connection(relayed, dropped)
+    await _drop_the_pooled_connection(relayed, widget_db, dropped)
 
     with pytest.raises(Exception) as lost:
         await use(relayed.database)
