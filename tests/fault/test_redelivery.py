@@ -179,7 +179,8 @@ def shop_history(shop: uuid.UUID, number: int) -> list[Envelope]:
 async def caught_up(bus: TestBus, groups: list[tuple[str, str]]) -> bool:
     """True when every group has committed up to the end of its topic."""
     for group, topic in groups:
-        probe = AIOKafkaConsumer(bootstrap_servers=bus.bootstrap, group_id=group)
+        # Kafka groups are namespaced by the topic prefix, like the topics.
+        probe = AIOKafkaConsumer(bootstrap_servers=bus.bootstrap, group_id=bus.prefix + group)
         await probe.start()
         try:
             name = bus.prefix + topic

@@ -94,9 +94,13 @@ def refuses_connections(port: int) -> bool:
     return False
 
 
-async def committed_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The group's committed offset per partition of a topic (0 where none)."""
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+async def committed_offsets(bus: TestBus) -> dict[int, int]:
+    """The group's committed offset per partition of the customer topic (0 where none)."""
+    topic = bus.prefix + CUSTOMER_EVENTS
+    # Kafka groups are namespaced by the topic prefix, like the topics.
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=bus.bootstrap, group_id=bus.prefix + GROUP, enable_auto_commit=False
+    )
     await probe.start()
     try:
         partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
@@ -121,13 +125,12 @@ async def test_sigterm_lets_in_flight_requests_finish_commits_offsets_and_exits_
             outbox_poll_seconds=0.2,
         )
         database = await asyncpg.connect(plain_url(database_url))
-        topic = bus.prefix + CUSTOMER_EVENTS
         try:
             # The topic exists and the group has settled before the load: a rebalance in progress
             # at SIGTERM (topic creation triggers one) would be a different fault.
             await bus.publish(registered(uuid.uuid4()))
             await service.start()
-            await eventually(lambda: _committed_any(bus.bootstrap, topic), timeout=120)
+            await eventually(lambda: _committed_any(bus), timeout=120)
             async with httpx.AsyncClient(base_url=service.url, timeout=60) as client:
                 created = [
                     await client.post(
@@ -193,7 +196,7 @@ async def test_sigterm_lets_in_flight_requests_finish_commits_offsets_and_exits_
         # The consumer finished its batch and committed it: what it applied is what it committed.
         applied = await database.fetchval(applied_sql, GROUP)
         await database.close()
-        offsets = await committed_offsets(bus.bootstrap, topic)
+        offsets = await committed_offsets(bus)
         assert 1 < applied <= TOTAL
         assert sum(offsets.values()) == applied, (offsets, applied)
 
@@ -234,8 +237,8 @@ async def test_sigterm_lets_in_flight_requests_finish_commits_offsets_and_exits_
         assert applied_again == TOTAL - applied
 
 
-async def _committed_any(bootstrap: str, topic: str) -> bool:
-    return sum((await committed_offsets(bootstrap, topic)).values()) > 0
+async def _committed_any(bus: TestBus) -> bool:
+    return sum((await committed_offsets(bus)).values()) > 0
 
 
 async def _beyond_warm_up(awaitable: Any) -> bool:

@@ -143,7 +143,11 @@ class ConsumerRunner:
         self.database = database
         self.subscription = subscription
         self.service = service
-        self.group_id = f"{service}.{subscription.name}"
+        # The consumer's identity (inbox rows, metrics, logs) is the same in every environment; its
+        # Kafka group is namespaced like the topics, so environments sharing a cluster (or tests
+        # sharing a broker) never share a group and never rebalance each other.
+        self.name = f"{service}.{subscription.name}"
+        self.group_id = topic_prefix + self.name
         self.consumer_factory = consumer_factory
         self.producer_factory = producer_factory
         self.max_retries = max_retries
@@ -176,7 +180,7 @@ class ConsumerRunner:
                 await self._consume(consumer, membership)
             except Exception as error:
                 log.warning(
-                    "consumer_failed", consumer=self.group_id, error=repr(error), retry_in=backoff
+                    "consumer_failed", consumer=self.name, error=repr(error), retry_in=backoff
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
@@ -195,7 +199,7 @@ class ConsumerRunner:
         group whose members all left mid-rebalance, and then assigns no later member anything;
         Apache Kafka's coordinator elects a new leader. See issue 17's note.)
         """
-        joining = CONSUMER_JOINING.labels(self.service, self.group_id)
+        joining = CONSUMER_JOINING.labels(self.service, self.name)
         joining.set(1)
         starting = asyncio.ensure_future(consumer.start())
         stopping = asyncio.ensure_future(self._stopping.wait())
@@ -210,7 +214,7 @@ class ConsumerRunner:
                 if not (starting.done() or stopping.done()):
                     log.warning(
                         "consumer_join_slow",
-                        consumer=self.group_id,
+                        consumer=self.name,
                         waited_seconds=round(time.monotonic() - began, 1),
                         detail="the group has not assigned this member partitions yet",
                     )
@@ -355,7 +359,7 @@ class ConsumerRunner:
                 raise  # not the messages' fault: leave them uncommitted, reconnect, redeliver
             log.warning(
                 "batch_failed_retrying_one_by_one",
-                consumer=self.group_id,
+                consumer=self.name,
                 size=len(records),
                 error=repr(error),
             )
@@ -363,7 +367,7 @@ class ConsumerRunner:
                 await self.process(record)
             return
         if ignored:
-            CONSUMER_MESSAGES.labels(self.service, self.group_id, "ignored").inc(ignored)
+            CONSUMER_MESSAGES.labels(self.service, self.name, "ignored").inc(ignored)
         self._count(decoded, applied)
         # The effects are committed; unreadable messages are dead-lettered in their order.
         for record, reason in unreadable:
@@ -382,7 +386,7 @@ class ConsumerRunner:
                     await session.execute(
                         _INBOX_BATCH,
                         {
-                            "consumer": self.group_id,
+                            "consumer": self.name,
                             "ids": list(first),
                             "types": list(first.values()),
                         },
@@ -421,15 +425,15 @@ class ConsumerRunner:
         session.expunge_all()
 
     def _count(self, decoded: list[_Decoded], applied: list[_Decoded]) -> None:
-        CONSUMER_MESSAGES.labels(self.service, self.group_id, "applied").inc(len(applied))
+        CONSUMER_MESSAGES.labels(self.service, self.name, "applied").inc(len(applied))
         duplicates = len(decoded) - len(applied)
         if duplicates:
-            CONSUMER_MESSAGES.labels(self.service, self.group_id, "duplicate").inc(duplicates)
+            CONSUMER_MESSAGES.labels(self.service, self.name, "duplicate").inc(duplicates)
         # One info line per batch (a line per event cost as much as applying it); it names every
         # correlation id, so a request can still be followed into its consumers.
         log.info(
             "events_consumed",
-            consumer=self.group_id,
+            consumer=self.name,
             applied=len(applied),
             duplicates=duplicates,
             correlation_ids=sorted({i.envelope.correlation_id or "" for i in decoded} - {""}),
@@ -440,7 +444,7 @@ class ConsumerRunner:
         for item in decoded:
             log.debug(
                 "event_consumed",
-                consumer=self.group_id,
+                consumer=self.name,
                 event_type=item.envelope.type,
                 event_id=str(item.envelope.id),
                 correlation_id=item.envelope.correlation_id,
@@ -462,16 +466,16 @@ class ConsumerRunner:
         try:
             handler = self._single_handler(envelope.type)
             if handler is None:
-                CONSUMER_MESSAGES.labels(self.service, self.group_id, "ignored").inc()
+                CONSUMER_MESSAGES.labels(self.service, self.name, "ignored").inc()
                 return
             for attempt in range(self.max_retries + 1):
                 try:
                     applied = await self._apply_once(handler, envelope, payload)
                     outcome = "applied" if applied else "duplicate"
-                    CONSUMER_MESSAGES.labels(self.service, self.group_id, outcome).inc()
+                    CONSUMER_MESSAGES.labels(self.service, self.name, outcome).inc()
                     log.info(
                         "event_consumed",
-                        consumer=self.group_id,
+                        consumer=self.name,
                         event_type=envelope.type,
                         event_id=str(envelope.id),
                         outcome=outcome,
@@ -485,7 +489,7 @@ class ConsumerRunner:
                     if attempt >= self.max_retries:
                         log.error(
                             "event_failed",
-                            consumer=self.group_id,
+                            consumer=self.name,
                             event_id=str(envelope.id),
                             error=repr(error),
                         )
@@ -515,7 +519,7 @@ class ConsumerRunner:
             self._bind(session)
             inserted = await session.scalar(
                 insert(InboxMessage)
-                .values(consumer=self.group_id, event_id=envelope.id, event_type=envelope.type)
+                .values(consumer=self.name, event_id=envelope.id, event_type=envelope.type)
                 .on_conflict_do_nothing()
                 .returning(InboxMessage.event_id)
             )
@@ -530,7 +534,7 @@ class ConsumerRunner:
             ("original_topic", record.topic.encode()),
             ("original_partition", str(record.partition).encode()),
             ("original_offset", str(record.offset).encode()),
-            ("consumer", self.group_id.encode()),
+            ("consumer", self.name.encode()),
         ]
         backoff = 0.2
         # The offset must not move past a message that is in neither the effect nor the DLQ.
@@ -551,11 +555,11 @@ class ConsumerRunner:
                 await self._dlq_producer.close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_reconnect_seconds)
-        DLQ_MESSAGES.labels(self.service, self.group_id, record.topic).inc()
-        CONSUMER_MESSAGES.labels(self.service, self.group_id, "dead_lettered").inc()
+        DLQ_MESSAGES.labels(self.service, self.name, record.topic).inc()
+        CONSUMER_MESSAGES.labels(self.service, self.name, "dead_lettered").inc()
         log.error(
             "event_dead_lettered",
-            consumer=self.group_id,
+            consumer=self.name,
             topic=record.topic,
             offset=record.offset,
             error=error[:500],
@@ -567,7 +571,7 @@ class ConsumerRunner:
         highwater = consumer.highwater(partition)
         if highwater is not None:
             CONSUMER_LAG.labels(
-                self.service, self.group_id, partition.topic, str(partition.partition)
+                self.service, self.name, partition.topic, str(partition.partition)
             ).set(max(0, highwater - position))
 
 

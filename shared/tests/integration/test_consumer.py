@@ -73,6 +73,7 @@ def make_runner(
     context: FastAPI | None = None,
     batch_size: int = 500,
     commit_delay: float = 0.0,
+    topic_prefix: str = "",
 ) -> ConsumerRunner:
     settings = WidgetSettings(**service_overrides(widget_database, kafka_bootstrap))
 
@@ -102,6 +103,7 @@ def make_runner(
         retry_backoff_seconds=0.01,
         batch_size=batch_size,
         context=context,
+        topic_prefix=topic_prefix,
     )
 
 
@@ -168,6 +170,51 @@ async def run_until(runner: ConsumerRunner, condition: object, timeout: float = 
     finally:
         runner.stop()
         await asyncio.wait_for(task, timeout=15)
+
+
+async def test_environments_sharing_a_broker_consume_in_groups_of_their_own(
+    database: Database,
+    producer: AIOKafkaProducer,
+    topic: str,
+    kafka_bootstrap: str,
+    new_runner: RunnerFactory,
+) -> None:
+    """The same consumer under two topic prefixes: one Kafka group per prefix, one inbox name."""
+    environments = [f"env-{letter}-{uuid.uuid4().hex[:6]}." for letter in "ab"]
+    values = {prefix: violation() for prefix in environments}
+    for prefix, value in values.items():
+        await producer.send_and_wait(prefix + topic, value, key=b"shop-1")
+    runners = [new_runner(topic_prefix=prefix) for prefix in environments]
+
+    async def both_applied() -> bool:
+        return await applied(database) == len(environments)
+
+    tasks = [asyncio.create_task(runner.run()) for runner in runners]
+    try:
+        await eventually(both_applied, timeout=60)
+    finally:
+        for runner in runners:
+            runner.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
+
+    assert [runner.group_id for runner in runners] == [
+        prefix + runners[0].name for prefix in environments
+    ]
+    for prefix in environments:
+        # Each environment's group committed its own topic, and nothing of the other's.
+        own, ends = await committed_and_end_offsets(
+            kafka_bootstrap, prefix + runners[0].name, prefix + topic
+        )
+        assert own == ends
+        for other in set(environments) - {prefix}:
+            foreign, _ = await committed_and_end_offsets(
+                kafka_bootstrap, prefix + runners[0].name, other + topic
+            )
+            assert sum(foreign.values()) == 0
+    # Inbox rows keep the environment-independent consumer name.
+    async with database.transaction() as session:
+        names = set(await session.scalars(select(InboxMessage.consumer)))
+    assert names == {runners[0].name}
 
 
 async def test_redelivered_event_is_applied_once(
