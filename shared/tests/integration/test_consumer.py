@@ -163,13 +163,18 @@ async def committed_and_end_offsets(
     return committed, ends
 
 
-async def run_until(runner: ConsumerRunner, condition: object, timeout: float = 60) -> None:
-    task = asyncio.create_task(runner.run())
+async def run_until(
+    runner: ConsumerRunner | list[ConsumerRunner], condition: object, timeout: float = 60
+) -> None:
+    """Run the runner(s) until the condition holds, then stop them and wait for them to end."""
+    runners = runner if isinstance(runner, list) else [runner]
+    tasks = [asyncio.create_task(each.run()) for each in runners]
     try:
         await eventually(condition, timeout=timeout)
     finally:
-        runner.stop()
-        await asyncio.wait_for(task, timeout=15)
+        for each in runners:
+            each.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
 
 
 async def test_environments_sharing_a_broker_consume_in_groups_of_their_own(
@@ -189,13 +194,7 @@ async def test_environments_sharing_a_broker_consume_in_groups_of_their_own(
     async def both_applied() -> bool:
         return await applied(database) == len(environments)
 
-    tasks = [asyncio.create_task(runner.run()) for runner in runners]
-    try:
-        await eventually(both_applied, timeout=60)
-    finally:
-        for runner in runners:
-            runner.stop()
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
+    await run_until(runners, both_applied)
 
     assert [runner.group_id for runner in runners] == [
         prefix + runners[0].name for prefix in environments
